@@ -1,0 +1,73 @@
+"""Device, precision, seeding and progress bars shared by every training loop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import sys
+from typing import Iterable, Iterator, TypeVar
+
+import numpy as np
+import torch
+
+T = TypeVar("T")
+
+
+def select_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} requested but CUDA is not available")
+    return device
+
+
+def use_bf16(device: torch.device, precision: str = "auto") -> bool:
+    """`precision` is 'fp32', 'bf16' or 'auto' (bf16 on CUDA and on CPUs with bf16 units)."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
+    if precision != "auto":
+        return precision == "bf16"
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_bf16()
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed python, numpy and torch; return a torch generator for explicit sampling."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def quiet() -> bool:
+    """Progress bars stay quiet under CI, SLURM batch jobs and when stderr is not a terminal."""
+    if os.environ.get("TQDM_DISABLE") or os.environ.get("CI"):
+        return True
+    if os.environ.get("SLURM_JOB_ID") and not os.environ.get("SLURM_PTY_PORT"):
+        return True
+    return not sys.stderr.isatty()
+
+
+def progress(iterable: Iterable[T], **kwargs) -> Iterator[T]:
+    from tqdm.auto import tqdm
+
+    return iter(tqdm(iterable, disable=quiet(), mininterval=kwargs.pop("mininterval", 1.0),
+                     dynamic_ncols=True, **kwargs))
