@@ -1,0 +1,44 @@
+"""Model files (weights + how to rebuild them) and resumable training state, written atomically."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import io
+from .models import build_model
+
+
+def save_model(path: str | os.PathLike, model: torch.nn.Module, *, arch: str, num_classes: int,
+               in_chans: int, **extra: Any) -> None:
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    with io.atomic_path(path) as tmp:
+        torch.save({"arch": arch, "num_classes": num_classes, "in_chans": in_chans,
+                    "state_dict": state, **extra}, tmp)
+
+
+def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
+    """Rebuild a model saved by save_model; returns (model in eval mode, the file's metadata)."""
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError) as err:
+        raise RuntimeError(f"{path}: cannot read model file ({err})") from err
+    model = build_model(blob["arch"], blob["num_classes"], blob["in_chans"])
+    model.load_state_dict(blob["state_dict"])
+    meta = {k: v for k, v in blob.items() if k != "state_dict"}
+    return model.to(device).eval(), meta
+
+
+def save_state(path: str | os.PathLike, state: dict) -> None:
+    with io.atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_state(path: str | os.PathLike) -> dict | None:
+    path = Path(path)
+    if not path.exists():
+        return None
+    return torch.load(path, map_location="cpu", weights_only=False)
