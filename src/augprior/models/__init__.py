@@ -1,20 +1,266 @@
-"""Model factory: one name -> one nn.Module, for every architecture the paper uses."""
+"""Model factory: one name -> one nn.Module, for every architecture the paper uses.
+
+Names (`build_model(name, num_classes, in_chans=3)`):
+
+CIFAR-style (32-px input; any input of 28 px or more works):
+  wrn{d}_{k}          pre-activation wide ResNet WRN-d-k, d = 6n+4 (wrn40_4, wrn16_2, ...)
+  resnet{d}           CIFAR ResNet of He et al., d = 6n+2 (resnet20/32/44/56/110)
+  resnet{d}_w{k}      the same with stage widths 16k/32k/64k (depth-vs-width sweep)
+  cifar_resnet{d}     explicit CIFAR ResNet for depths that collide with torchvision (50, 152)
+  vgg{11,13,16,19}_bn VGG with batch norm, CIFAR variant (conv stack + 512-512 classifier)
+
+224-px (ImageNet-style):
+  resnet18/34/50/101/152, wide_resnet50_2, wide_resnet101_2   torchvision
+  vit_base_patch16_224, cait_s24_224                          timm
+  tv:NAME             any torchvision classification model (torchvision.models.list_models())
+  timm:NAME           any timm model (timm.list_models())
+
+Construction never downloads: weights are random unless `pretrained=True` (torchvision /
+timm ImageNet weights; needs a connected machine or a pre-filled torch/HF cache) or
+`checkpoint=PATH` (a local file, loaded with `load_checkpoint_into`).
+"""
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
+import torch
 import torch.nn as nn
 
+from .resnet_cifar import CifarResNet
+from .vgg_cifar import CONFIGS as VGG_CONFIGS
+from .vgg_cifar import CifarVGG
 from .wrn import WideResNet
 
+TORCHVISION_DEFAULTS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+                        "wide_resnet50_2", "wide_resnet101_2")
+TIMM_DEFAULTS = ("vit_base_patch16_224", "cait_s24_224")
 
-def build_model(name: str, num_classes: int, in_chans: int = 3) -> nn.Module:
-    """`wrn{depth}_{width}` (e.g. wrn40_4)."""
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file cannot be read or does not fit the model; the message says why."""
+
+
+def _parse_cifar(name: str) -> tuple[str, dict[str, int]] | None:
     if m := re.fullmatch(r"wrn(\d+)_(\d+)", name):
-        return WideResNet(int(m[1]), int(m[2]), num_classes, in_chans)
-    raise ValueError(f"unknown architecture {name!r}")
+        return "wrn", {"depth": int(m[1]), "widen": int(m[2])}
+    if m := re.fullmatch(r"(?:cifar_)?resnet(\d+)(?:_w(\d+))?", name):
+        if name in TORCHVISION_DEFAULTS:
+            return None
+        return "resnet", {"depth": int(m[1]), "width": int(m[2] or 1)}
+    if m := re.fullmatch(r"vgg(\d+)_bn", name):
+        return "vgg", {"depth": int(m[1])}
+    return None
+
+
+def model_source(name: str) -> str:
+    """'cifar', 'torchvision' or 'timm': which family `build_model(name, ...)` builds."""
+    if _parse_cifar(name) is not None:
+        return "cifar"
+    if name in TORCHVISION_DEFAULTS or name.startswith("tv:"):
+        return "torchvision"
+    if name in TIMM_DEFAULTS or name.startswith("timm:"):
+        return "timm"
+    raise ValueError(
+        f"unknown architecture {name!r}; expected wrn{{d}}_{{k}}, resnet{{d}}[_w{{k}}], cifar_resnet{{d}}, "
+        f"vgg{{11,13,16,19}}_bn, one of {', '.join(TORCHVISION_DEFAULTS + TIMM_DEFAULTS)}, tv:NAME or timm:NAME")
+
+
+def default_input_size(name: str) -> int:
+    """Side in pixels the architecture is meant for: 32 (CIFAR-style) or 224."""
+    return 32 if model_source(name) == "cifar" else 224
+
+
+def build_model(name: str, num_classes: int, in_chans: int = 3, *, pretrained: bool = False,
+                checkpoint: str | os.PathLike | None = None, **kwargs: Any) -> nn.Module:
+    """Build the architecture `name` with a `num_classes`-way head for `in_chans`-channel input.
+
+    `kwargs` go to the constructor (e.g. `drop=0.3` for WRN, `img_size=64` for a timm ViT).
+    `pretrained=True` loads torchvision/timm ImageNet weights (downloads on first use) and
+    replaces the head when `num_classes` differs from 1000. `checkpoint` loads a local file
+    strictly after construction.
+    """
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    if in_chans < 1:
+        raise ValueError(f"in_chans must be >= 1, got {in_chans}")
+    source = model_source(name)
+    if source == "cifar":
+        if pretrained:
+            raise ValueError(f"{name!r} is a CIFAR-style model without published weights: "
+                             "pass checkpoint=PATH instead of pretrained=True")
+        family, args = _parse_cifar(name)  # type: ignore[misc]
+        if family == "wrn":
+            model: nn.Module = WideResNet(args["depth"], args["widen"], num_classes, in_chans, **kwargs)
+        elif family == "resnet":
+            model = CifarResNet(args["depth"], num_classes, in_chans, width=args["width"], **kwargs)
+        else:
+            if args["depth"] not in VGG_CONFIGS:
+                raise ValueError(f"unknown architecture {name!r}: VGG depth must be one of {sorted(VGG_CONFIGS)}")
+            model = CifarVGG(args["depth"], num_classes, in_chans, **kwargs)
+    elif source == "torchvision":
+        model = _torchvision(name.removeprefix("tv:"), num_classes, in_chans, pretrained, kwargs)
+    else:
+        model = _timm(name.removeprefix("timm:"), num_classes, in_chans, pretrained, kwargs)
+    if checkpoint is not None:
+        load_checkpoint_into(model, checkpoint)
+    return model
+
+
+def _torchvision(name: str, num_classes: int, in_chans: int, pretrained: bool, kwargs: dict) -> nn.Module:
+    import torchvision
+
+    available = torchvision.models.list_models(module=torchvision.models)
+    if name not in available:
+        raise ValueError(f"unknown torchvision classification model {name!r}; "
+                         f"see torchvision.models.list_models() ({len(available)} names)")
+    if pretrained:
+        model = torchvision.models.get_model(name, weights="DEFAULT", **kwargs)
+        if num_classes != 1000:
+            _replace_head(model, name, num_classes)
+    else:
+        model = torchvision.models.get_model(name, weights=None, num_classes=num_classes, **kwargs)
+    if in_chans != 3:
+        _adapt_first_conv(model, name, in_chans)
+    return model
+
+
+def _timm(name: str, num_classes: int, in_chans: int, pretrained: bool, kwargs: dict) -> nn.Module:
+    import timm
+
+    if not timm.list_models(name):
+        raise ValueError(f"unknown timm model {name!r}; see timm.list_models()")
+    return timm.create_model(name, pretrained=pretrained, num_classes=num_classes, in_chans=in_chans, **kwargs)
+
+
+def _replace_head(model: nn.Module, name: str, num_classes: int) -> None:
+    """Swap every 1000-way Linear (the head and auxiliary heads) for a fresh num_classes-way one."""
+    replaced = 0
+    for parent in list(model.modules()):
+        for child_name, child in list(parent.named_children()):
+            if isinstance(child, nn.Linear) and child.out_features == 1000:
+                setattr(parent, child_name, nn.Linear(child.in_features, num_classes, bias=child.bias is not None))
+                replaced += 1
+    if not replaced:
+        raise ValueError(f"torchvision model {name!r}: found no 1000-way Linear head to replace")
+
+
+def _adapt_first_conv(model: nn.Module, name: str, in_chans: int) -> None:
+    """Give the first 3-channel convolution `in_chans` inputs (pretrained weights summed/tiled)."""
+    for parent in list(model.modules()):
+        for child_name, conv in list(parent.named_children()):
+            if isinstance(conv, nn.Conv2d) and conv.in_channels == 3:
+                new = nn.Conv2d(in_chans, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                                conv.dilation, conv.groups, conv.bias is not None, conv.padding_mode)
+                with torch.no_grad():
+                    w = conv.weight
+                    if in_chans == 1:
+                        new.weight.copy_(w.sum(1, keepdim=True))
+                    else:
+                        reps = -(-in_chans // 3)
+                        new.weight.copy_(w.repeat(1, reps, 1, 1)[:, :in_chans] * (3 / in_chans))
+                    if conv.bias is not None:
+                        new.bias.copy_(conv.bias)
+                setattr(parent, child_name, new)
+                return
+    raise ValueError(f"torchvision model {name!r}: found no 3-channel input convolution to adapt to in_chans={in_chans}")
 
 
 def param_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+_STATE_KEYS = ("model", "state_dict", "model_state", "model_state_dict", "net", "teacher", "weights", "params")
+_PREFIXES = ("module.", "model.", "_orig_mod.", "teacher.", "net.", "backbone.", "encoder.")
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The tensor dictionary inside a checkpoint file.
+
+    Accepts .safetensors files and torch files holding a state dict directly or nested under
+    one of the usual keys (model, state_dict, model_state_dict, net, teacher, ...: our own
+    teacher checkpoints, PyTorch Lightning, timm and torchvision training scripts).
+    Files are read with `weights_only=True`: pickled modules are refused.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path}: no such file")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return dict(load_file(str(path), device="cpu"))
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torch raises several unpickling error types
+        raise CheckpointError(
+            f"checkpoint {path}: cannot be read as a weights-only torch file ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}). Save `model.state_dict()` with torch.save, "
+            "or a .safetensors file.") from err
+    for _ in range(3):
+        if _is_state_dict(obj):
+            return dict(obj)
+        if isinstance(obj, Mapping):
+            nested = next((obj[k] for k in _STATE_KEYS if isinstance(obj.get(k), Mapping)), None)
+            if nested is not None:
+                obj = nested
+                continue
+        break
+    keys = list(obj)[:10] if isinstance(obj, Mapping) else type(obj).__name__
+    raise CheckpointError(f"checkpoint {path}: found no state dict (top-level keys: {keys}); "
+                          f"expected tensors directly or under one of {', '.join(_STATE_KEYS)}")
+
+
+def _is_state_dict(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and len(obj) > 0 and all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+
+
+def _match_prefixes(state: dict[str, torch.Tensor], target: set[str]) -> dict[str, torch.Tensor]:
+    """Strip wrapper prefixes (DataParallel `module.`, Lightning `model.`, torch.compile `_orig_mod.`)."""
+    best = state
+    best_hits = len(target & set(state))
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _PREFIXES:
+            if not any(k.startswith(prefix) for k in best):
+                continue
+            cand = {(k[len(prefix):] if k.startswith(prefix) else k): v for k, v in best.items()}
+            hits = len(target & set(cand))
+            if hits > best_hits:
+                best, best_hits, changed = cand, hits, True
+    return best
+
+
+def load_checkpoint_into(model: nn.Module, path: str | os.PathLike, *, strict: bool = True) -> nn.Module:
+    """Load the weights in `path` into `model` (in place) and return it.
+
+    Wrapper prefixes are stripped; BatchNorm `num_batches_tracked` counters may be missing.
+    With `strict`, any other missing or unexpected key, and any shape mismatch (e.g. a
+    1000-class head loaded into a 10-class model), raises CheckpointError naming the keys.
+    """
+    target = model.state_dict()
+    state = _match_prefixes(read_state_dict(path), set(target))
+    mismatched = [f"{k}: file {tuple(v.shape)} vs model {tuple(target[k].shape)}"
+                  for k, v in state.items() if k in target and v.shape != target[k].shape]
+    if mismatched:
+        raise CheckpointError(f"checkpoint {path} does not fit the model ({len(mismatched)} shape mismatches: "
+                              f"{'; '.join(mismatched[:5])}). Wrong architecture or number of classes?")
+    missing = [k for k in target if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in target]
+    if strict and (missing or unexpected):
+        raise CheckpointError(
+            f"checkpoint {path} does not fit the model: {len(missing)} missing keys {missing[:5]}, "
+            f"{len(unexpected)} unexpected keys {unexpected[:5]}. Wrong architecture?")
+    model.load_state_dict({k: v for k, v in state.items() if k in target}, strict=False)
+    return model
+
+
+__all__ = ["CheckpointError", "CifarResNet", "CifarVGG", "WideResNet", "build_model", "default_input_size",
+           "load_checkpoint_into", "model_source", "param_count", "read_state_dict"]
