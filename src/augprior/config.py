@@ -29,6 +29,9 @@ def schema() -> dict[str, Any]:
 def validate(raw: Mapping[str, Any]) -> None:
     validator = Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
+    # a nested error makes JSON Schema also call every sibling key "unevaluated": drop that echo
+    if any(e.validator != "unevaluatedProperties" for e in errors):
+        errors = [e for e in errors if e.validator != "unevaluatedProperties"]
     if errors:
         lines = [f"  {'.'.join(map(str, e.absolute_path)) or '<top>'}: {e.message}" for e in errors[:10]]
         raise ParamsError("invalid params:\n" + "\n".join(lines))

@@ -1,0 +1,27 @@
+# augprior: regenerate the tables of "The Augmented Image Prior" (Asano & Saeed, ICLR 2023).
+#   snakemake --cores 8 paper_tables/table3.csv                 (scale from params.yaml)
+#   snakemake --cores 2 --config scale=ci paper_tables/table3.csv
+# Wiring only: every job is described by augprior.experiments.Plan and run by the library.
+from augprior import config as params_config
+from augprior.experiments import Plan
+
+configfile: "params.yaml"
+
+PARAMS = params_config.resolve(config)  # validates params.yaml against workflow/schemas/params.schema.json
+PLAN = Plan(PARAMS)
+R = PLAN.root
+
+wildcard_constraints:
+    job=".+",
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/teachers.smk"
+include: "workflow/rules/patches.smk"
+include: "workflow/rules/distill.smk"
+include: "workflow/rules/tables.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "paper_tables/table3.csv",

@@ -1,0 +1,14 @@
+rule make_patches:
+    """The single-image patch set: the distillation's whole training data."""
+    output:
+        patches=f"{R}/patches/{{job}}/patches.npy",
+        meta=f"{R}/patches/{{job}}/patches.json",
+    params:
+        job=job_spec("patches"),
+    threads: rule_threads("patches")
+    resources:
+        **rule_resources("patches"),
+    log:
+        f"{R}/logs/patches/{{job}}.log",
+    script:
+        "../scripts/make_patches.py"
