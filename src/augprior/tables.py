@@ -100,7 +100,8 @@ def fmt(mean: float | None, std: float | None, n: int) -> str:
 def to_markdown(df: pd.DataFrame, title: str, teacher_metrics: dict[str, Any] | None = None) -> str:
     view = df.copy()
     view["reproduced"] = [fmt(m, s, int(n)) for m, s, n in zip(df.reproduced, df["std"], df.n)]
-    view = view.drop(columns=["std", "n", "table"]).fillna("")
+    view = view.drop(columns=["std", "n", "table"])
+    view = view.astype(object).where(view.notna(), "")
     view["run_dirs"] = [d.split(";")[0].removeprefix("results/") + (" …" if ";" in d else "") for d in view.run_dirs]
     lines = [f"# {title}", ""]
     scales = sorted(set(df.scale))

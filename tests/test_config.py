@@ -1,0 +1,50 @@
+import pytest
+import yaml
+
+from augprior import config
+
+
+def test_params_yaml_resolves_at_every_scale(repo):
+    raw = yaml.safe_load((repo / "params.yaml").read_text())
+    for scale in raw["scales"]:
+        p = config.load(repo / "params.yaml", {"scale": scale})
+        assert p["scale"] == scale
+        assert "scales" not in p
+
+
+def test_paper_values_are_the_base(repo):
+    p = config.load(repo / "params.yaml", {"scale": "paper"})
+    assert p["teacher"]["arch"] == "wrn40_4"
+    assert p["distill"]["student"] == "wrn16_4"
+    assert (p["patches"]["num"], p["patches"]["size"]) == (50000, 32)
+    d = p["distill"]
+    assert (d["lr"], d["batch_size"], d["epochs"], d["temperature"]) == (0.001, 512, 1000, 8.0)
+    assert d["augment"] == {"hflip": True, "random_crop": True, "mixup": False, "cutmix": True, "cutmix_beta": 0.25}
+
+
+def test_ci_scale_overrides_are_merged_not_replaced(repo):
+    p = config.load(repo / "params.yaml", {"scale": "ci"})
+    assert p["distill"]["student"] == "wrn16_1"
+    assert p["distill"]["temperature"] == 8.0  # untouched key survives the merge
+
+
+@pytest.mark.parametrize("override, needle", [
+    ({"distill.epochz": 3}, "'epochz' was unexpected"),
+    ({"distill.epochs": "many"}, "distill.epochs"),
+    ({"distill.signal": "soft"}, "distill.signal"),
+    ({"bogus": 1}, "'bogus' was unexpected"),
+    ({"scales.ci.distill.lr": -1}, "scales.ci.distill.lr"),
+])
+def test_invalid_params_name_the_key(repo, override, needle):
+    with pytest.raises(config.ParamsError, match=needle.replace(".", r"\.").replace("'", ".")):
+        config.load(repo / "params.yaml", override)
+
+
+def test_unknown_scale_is_an_error(repo):
+    with pytest.raises(config.ParamsError, match="scale 'huge' is not declared"):
+        config.load(repo / "params.yaml", {"scale": "huge"})
+
+
+def test_schema_file_is_the_package_copy(repo):
+    assert (repo / "workflow/schemas/params.schema.json").resolve() == \
+        (repo / "src/augprior/resources/params.schema.json").resolve()

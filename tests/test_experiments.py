@@ -1,0 +1,42 @@
+from augprior import config
+from augprior.experiments import Plan
+
+
+def _plan(repo, **overrides):
+    return Plan(config.load(repo / "params.yaml", {"scale": "paper", **overrides}))
+
+
+def test_table3_shares_cells_between_parts(repo):
+    plan = _plan(repo)
+    cells = plan.table3()
+    assert [c.part for c in cells].count("3a") == 5
+    assert [c.part for c in cells].count("3b") == 3
+    assert [c.part for c in cells].count("3c") == 5
+    # 3a animals, 3b full and 3c flip+crop+cutmix are the same experiment: one job
+    assert {k: len(v) for k, v in plan.jobs.items()} == {"teacher": 1, "patches": 5, "distill": 11}
+    base = [c for c in cells if (c.part, c.setting) in
+            {("3a", "animals"), ("3b", "full"), ("3c", "flip-crop-cutmix")}]
+    assert len({c.jobs[0].id for c in base}) == 1
+
+
+def test_changing_a_parameter_changes_the_path(repo):
+    a = _plan(repo).distill("cifar10_jpeg", "city", 0)
+    b = _plan(repo, **{"distill.lr": 0.002}).distill("cifar10_jpeg", "city", 0)
+    c = _plan(repo, **{"patches.num": 1000}).distill("cifar10_jpeg", "city", 0)
+    assert len({a.id, b.id, c.id}) == 3
+    assert a.id.startswith("cifar10_jpeg/wrn40_4-wrn16_4/city/full_kd_flip-crop-cutmix_")
+
+
+def test_seeds_make_replicates(repo):
+    plan = _plan(repo, **{"table3.seeds": 3})
+    cells = plan.table3()
+    assert all(len(c.jobs) == 3 for c in cells)
+    assert len(plan.jobs["distill"]) == 33
+    assert len(plan.jobs["teacher"]) == 1  # replicates share the teacher
+
+
+def test_top_k_signal_is_parsed(repo):
+    plan = _plan(repo, **{"table3.signals": ["top3"]})
+    cell = [c for c in plan.table3() if c.part == "3b"][0]
+    assert cell.jobs[0].spec["distill"]["signal"] == "topk"
+    assert cell.jobs[0].spec["distill"]["topk"] == 3

@@ -1,0 +1,36 @@
+"""The Snakemake DAG at paper scale (dry runs, local and SLURM profiles) and params validation."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def _dry_run(repo, *args):
+    out = subprocess.run([*SNAKEMAKE, "paper_tables/table3.csv", "-n", *args], cwd=repo,
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out.stdout + out.stderr
+
+
+def _job_counts(log):
+    stats = log[log.index("Job stats:"):]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M) if m[1] != "total"}
+
+
+@pytest.mark.parametrize("profile", [[], ["--workflow-profile", "profiles/slurm"]], ids=["local", "slurm"])
+def test_paper_scale_table3_dag(repo, profile):
+    log = _dry_run(repo, *profile, "--config", "scale=paper")
+    assert _job_counts(log) == {"make_patches": 5, "train_teacher": 1, "distill": 11, "table3": 1}
+    if profile:
+        assert "gpu=1" in log and "slurm_partition=YOUR_GPU_PARTITION" in log
+
+
+def test_invalid_params_fail_before_any_job(repo):
+    out = subprocess.run([*SNAKEMAKE, "paper_tables/table3.csv", "-n", "--config", "scale=ci",
+                          "distill={'epochz': 3}"], cwd=repo, capture_output=True, text=True, timeout=180)
+    assert out.returncode != 0
+    assert "epochz" in out.stdout + out.stderr
