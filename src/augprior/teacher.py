@@ -1,35 +1,60 @@
-"""Supervised teacher training on the target dataset."""
+"""Supervised teacher training on the target dataset.
+
+Two schedules (params `teacher.schedule`):
+- `paper`: the paper appendix's SGD step schedules (batch 128, 100 epochs of 2000 steps,
+  cutout 16). VGG/ResNet: lr 0.01 until step 400 (He et al.'s warm-up), 0.1 until 32000,
+  0.01 until 48000, 0.001 after; momentum 0.9. WRN: lr 0.1 until 24000, 0.02 until 48000,
+  0.004 until 64000, 0.0008 after; Nesterov momentum 0.9. Each last boundary (64000, 80000)
+  is where the original recipes stopped; the paper trains on, so the last value is kept.
+  The lr values are absolute: `teacher.lr` does not scale them.
+- `onecycle`: linear warm-up over the first 15% of the steps from ~0 to `teacher.lr`, then
+  cosine to zero; meant for laptop/ci scale together with label smoothing.
+
+Every epoch the full training state (model, optimizer, scheduler, python/numpy/torch RNG
+states, epoch, curve) is written atomically to out_dir/state.pt; a rerun after an
+interruption resumes from it and ends bit-identical to an uninterrupted run on the same
+machine and thread count. The order of samples and the augmentation draws of epoch e come
+from a generator seeded by (seed, e), so they do not depend on where a run was resumed.
+"""
 
 from __future__ import annotations
 
 import math
 import os
+import random
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from . import augment, io
 from .checkpoint import load_state, save_model, save_state
-from .datasets import NORMALIZATION, load_dataset
-from .evaluate import evaluate
-from .models import build_model
-from .provenance import provenance
+from .datasets import ImageFolderDataset, label, load_dataset, normalization
+from .evaluate import accuracy_metrics
+from .models import build_model, default_input_size, param_count
+from .provenance import params_hash, provenance
 from .runtime import autocast, progress, select_device, use_bf16
 
-# Paper appendix: (lr values, step boundaries); value i holds until boundary i, the last one after.
+# Paper appendix: lr value i holds until step boundary i; the last value after the last boundary.
 PAPER_SCHEDULES = {
-    "wrn": ([0.1, 0.02, 0.004, 0.0008], [24000, 48000, 64000, 80000]),
-    "other": ([0.01, 0.1, 0.01, 0.001], [400, 32000, 48000, 64000]),
+    "wrn": {"lrs": [0.1, 0.02, 0.004, 0.0008], "bounds": [24000, 48000, 64000, 80000], "nesterov": True},
+    "other": {"lrs": [0.01, 0.1, 0.01, 0.001], "bounds": [400, 32000, 48000, 64000], "nesterov": False},
 }
+STATE_VERSION = 2
+
+
+def paper_family(arch: str) -> str:
+    return "wrn" if arch.startswith("wrn") else "other"
 
 
 def lr_factor(schedule: str, arch: str, base_lr: float, total_steps: int):
     """Multiplicative LR factor as a function of the step (for LambdaLR)."""
     if schedule == "paper":
-        values, bounds = PAPER_SCHEDULES["wrn" if arch.startswith("wrn") else "other"]
+        sched = PAPER_SCHEDULES[paper_family(arch)]
+        values, bounds = sched["lrs"], sched["bounds"]
 
         def paper(step: int) -> float:
             for value, bound in zip(values, bounds):
@@ -44,80 +69,201 @@ def lr_factor(schedule: str, arch: str, base_lr: float, total_steps: int):
         def onecycle(step: int) -> float:  # linear warm-up, then cosine to zero
             if step < warm:
                 return (step + 1) / warm
-            return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total_steps - warm)))
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total_steps - warm))))
 
         return onecycle
-    raise ValueError(f"unknown teacher schedule {schedule!r}")
+    raise ValueError(f"unknown teacher schedule {schedule!r} (paper or onecycle)")
+
+
+def _nesterov(cfg: dict[str, Any]) -> bool:
+    if cfg["schedule"] == "paper":
+        return PAPER_SCHEDULES[paper_family(cfg["arch"])]["nesterov"]
+    return bool(cfg.get("nesterov", True))
+
+
+def make_optimizer(model: torch.nn.Module, cfg: dict[str, Any]) -> torch.optim.SGD:
+    """SGD with momentum; no weight decay on BatchNorm parameters and biases."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    return torch.optim.SGD([{"params": decay, "weight_decay": cfg["weight_decay"]},
+                            {"params": no_decay, "weight_decay": 0.0}],
+                           lr=cfg["lr"], momentum=cfg["momentum"], nesterov=_nesterov(cfg) and cfg["momentum"] > 0)
+
+
+def augment_batch(x: torch.Tensor, gen: torch.Generator, mean, std, cutout: int) -> torch.Tensor:
+    """Random horizontal flip, zero-pad + random crop (pad = side/8, 4 px at 32 px), cutout, normalise."""
+    x = augment.random_hflip(x, gen)
+    x = augment.random_crop(x, gen, pad=max(1, x.shape[-1] // 8))
+    x = augment.cutout(x, gen, cutout)
+    return augment.normalize(x, mean, std)
+
+
+@torch.no_grad()
+def evaluate_dataset(model: torch.nn.Module, dataset, mean, std, device: torch.device, bf16: bool,
+                     channels_last: bool, batch_size: int = 500) -> dict[str, Any]:
+    """Top-1, top-5 and per-class top-1 on a (possibly streamed) labelled dataset."""
+    was_training = model.training
+    model.eval()
+    logits = []
+    for images, _ in dataset.iter_batches(batch_size):
+        x = augment.normalize(augment.to_float(images, device, channels_last=channels_last), mean, std)
+        with autocast(device, bf16):
+            logits.append(model(x).float().cpu())
+    model.train(was_training)
+    metrics = accuracy_metrics(torch.cat(logits), dataset.labels, dataset.num_classes)
+    metrics["per_class_top1_by_name"] = dict(zip(dataset.classes, metrics["per_class_top1"]))
+    return metrics
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _job_fingerprint(job: dict[str, Any]) -> str:
+    """What must match for a saved state to be resumed (not device, threads or mirror)."""
+    return params_hash({k: job.get(k) for k in ("dataset", "seed", "teacher")})
+
+
+def _load_split(job: dict[str, Any], split: str, size: int | None):
+    name = job["dataset"]
+    if name.startswith("imagefolder:"):
+        return load_dataset(name, split, job.get("mirror"), size=size)
+    return load_dataset(name, split, job.get("mirror"))
 
 
 def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Any]:
     """Train the teacher described by `job` and write out_dir/model.pt and out_dir/metrics.json.
 
     `job` = {"dataset", "seed", "scale", "device", "precision", "mirror", "teacher": {...params}}.
-    Resumes from out_dir/state.pt (saved every epoch) after an interruption.
+    `teacher` keys: arch, schedule, epochs, steps_per_epoch, batch_size, lr, momentum, nesterov,
+    weight_decay, label_smoothing, cutout, train_subset; optional: eval_every (evaluate on the
+    test set every N epochs, 0 = only at the end), image_size (side for imagefolder: datasets,
+    default: the architecture's input size), pretrained / checkpoint (start from torchvision/
+    timm weights or a local file; epochs 0 then only evaluates and exports that teacher).
+    Resumes from out_dir/state.pt (saved atomically every epoch) after an interruption.
     """
     started = time.time()
     out_dir = Path(out_dir)
     cfg = job["teacher"]
-    device = select_device(job.get("device", "auto"))
-    bf16 = use_bf16(device, job.get("precision", "auto"))
-    train = load_dataset(job["dataset"], "train", job.get("mirror"))
-    test = load_dataset(job["dataset"], "test", job.get("mirror"))
-    if cfg.get("train_subset"):
-        train.images, train.labels = train.images[:cfg["train_subset"]], train.labels[:cfg["train_subset"]]
-    mean, std = NORMALIZATION[job["dataset"]]
-    in_chans = train.images.shape[1]
+    seed = int(job["seed"])
+    device = select_device(job.get("device") or "auto")
+    bf16 = use_bf16(device, job.get("precision") or "auto")
+    # measured (benchmarks/train_step.py): channels_last pays off with bf16 on CPU and on CUDA
+    channels_last = bf16 or device.type == "cuda"
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
 
-    torch.manual_seed(job["seed"])
-    model = build_model(cfg["arch"], train.num_classes, in_chans).to(device, memory_format=torch.channels_last)
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    opt = torch.optim.SGD([{"params": decay, "weight_decay": cfg["weight_decay"]},
-                           {"params": no_decay, "weight_decay": 0.0}],
-                          lr=cfg["lr"], momentum=cfg["momentum"], nesterov=cfg["nesterov"])
-    steps_per_epoch = cfg.get("steps_per_epoch") or len(train) // cfg["batch_size"]
-    total = steps_per_epoch * cfg["epochs"]
+    size = cfg.get("image_size") or default_input_size(cfg["arch"])
+    train = _load_split(job, "train", size)
+    test = _load_split(job, "test", size)
+    mean, std = normalization(job["dataset"])
+    n_train = min(len(train), cfg.get("train_subset") or len(train))
+    bs = cfg["batch_size"]
+    if n_train < bs:
+        raise ValueError(f"teacher batch_size {bs} exceeds the {n_train} training images of {job['dataset']}")
+    # in memory when it fits (and on the GPU: no per-step host->device copies); else streamed
+    if isinstance(train, ImageFolderDataset):
+        nbytes = n_train * train.channels * train.size ** 2
+        if nbytes <= ImageFolderDataset.max_materialize_bytes:
+            train.images  # noqa: B018 - decode once (cached on disk)
+    images = getattr(train, "_images", None) if isinstance(train, ImageFolderDataset) else train.images
+    if images is not None:
+        images = images[:n_train]
+        if device.type == "cuda" and images.numel() <= 4 << 30:
+            images = images.to(device)
+    labels = train.labels[:n_train].to(device)
+    in_chans = int(train.load_batch([0]).shape[1])
+
+    torch.manual_seed(seed)
+    model = build_model(cfg["arch"], train.num_classes, in_chans, pretrained=bool(cfg.get("pretrained")),
+                        checkpoint=cfg.get("checkpoint"))
+    model = model.to(device, memory_format=fmt)
+    opt = make_optimizer(model, cfg)
+    steps_per_epoch = cfg.get("steps_per_epoch") or n_train // bs
+    epochs = int(cfg["epochs"])
+    total = steps_per_epoch * epochs
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg["schedule"], cfg["arch"], cfg["lr"], total))
+    eval_every = int(cfg.get("eval_every") or 0)
 
     state_path = out_dir / "state.pt"
-    curve: list[dict] = []
-    start_epoch = 0
+    fingerprint = _job_fingerprint(job)
+    curve: list[dict[str, Any]] = []
+    start_epoch, train_time = 0, 0.0
     if (state := load_state(state_path)) is not None:
+        if state.get("version") != STATE_VERSION or state.get("fingerprint") != fingerprint:
+            raise RuntimeError(f"{state_path} belongs to a different teacher job or code version "
+                               f"(fingerprint {state.get('fingerprint')} vs {fingerprint}); delete it to start over")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        curve, start_epoch = state["curve"], state["epoch"]
+        _set_rng_state(state["rng"])
+        curve, start_epoch, train_time = state["curve"], state["epoch"], state["train_time_s"]
+        print(f"resuming teacher from {state_path} at epoch {start_epoch}/{epochs}", flush=True)
 
-    for epoch in range(start_epoch, cfg["epochs"]):
+    for epoch in range(start_epoch, epochs):
         model.train()
-        gen = torch.Generator().manual_seed(job["seed"] * 1_000_003 + epoch)  # exact resume per epoch
-        order = _epoch_order(len(train), steps_per_epoch * cfg["batch_size"], gen)
-        total_loss = 0.0
-        for step in progress(range(steps_per_epoch), desc=f"teacher epoch {epoch + 1}/{cfg['epochs']}", leave=False):
-            idx = order[step * cfg["batch_size"]:(step + 1) * cfg["batch_size"]]
-            x = augment.to_float(train.images[idx], device, channels_last=True)
-            x = augment.random_crop(augment.random_hflip(x, gen), gen)
-            x = augment.normalize(augment.cutout(x, gen, cfg["cutout"]), mean, std)
-            y = train.labels[idx].to(device)
+        t0 = time.time()
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)  # exact resume per epoch
+        order = _epoch_order(n_train, steps_per_epoch * bs, gen)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        for step in progress(range(steps_per_epoch), desc=f"teacher epoch {epoch + 1}/{epochs}", leave=False):
+            idx = order[step * bs:(step + 1) * bs]
+            batch = images[idx.to(images.device)] if images is not None else train.load_batch(idx)
+            x = augment_batch(augment.to_float(batch, device, channels_last=channels_last), gen, mean, std,
+                              cfg["cutout"])
+            y = labels[idx.to(labels.device)]
             with autocast(device, bf16):
-                loss = F.cross_entropy(model(x).float(), y, label_smoothing=cfg["label_smoothing"])
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"teacher loss is {loss.item()} at epoch {epoch + 1}, step {step}")
+                logits = model(x).float()
+            loss = F.cross_entropy(logits, y, label_smoothing=cfg["label_smoothing"])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
-            total_loss += loss.item()
-        curve.append({"epoch": epoch + 1, "train_loss": total_loss / steps_per_epoch, "lr": sched.get_last_lr()[0]})
-        save_state(state_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                "scheduler": sched.state_dict(), "curve": curve, "epoch": epoch + 1})
+            loss_sum += loss.detach()
+            correct += (logits.detach().argmax(1) == y).sum()
+        train_loss = float(loss_sum) / steps_per_epoch
+        if not math.isfinite(train_loss):
+            raise FloatingPointError(f"teacher loss is {train_loss} in epoch {epoch + 1}; lower teacher.lr")
+        dt = time.time() - t0
+        train_time += dt
+        point = {"epoch": epoch + 1, "step": (epoch + 1) * steps_per_epoch, "train_loss": train_loss,
+                 "train_top1": float(correct) / (steps_per_epoch * bs) * 100, "lr": sched.get_last_lr()[0],
+                 "epoch_time_s": round(dt, 3), "images_per_s": round(steps_per_epoch * bs / dt, 1)}
+        if eval_every and (epoch + 1) % eval_every == 0 and epoch + 1 < epochs:
+            ev = evaluate_dataset(model, test, mean, std, device, bf16, channels_last)
+            point.update(test_top1=ev["top1"], test_top5=ev["top5"])
+        curve.append(point)
+        print(f"teacher epoch {epoch + 1}/{epochs}: " + ", ".join(
+            f"{k} {v:.4g}" for k, v in point.items() if k not in ("epoch", "step")), flush=True)
+        save_state(state_path, {"version": STATE_VERSION, "fingerprint": fingerprint, "epoch": epoch + 1,
+                                "model": model.state_dict(), "optimizer": opt.state_dict(),
+                                "scheduler": sched.state_dict(), "rng": _rng_state(), "curve": curve,
+                                "train_time_s": train_time})
 
-    metrics = evaluate(model, test, mean, std, device, bf16)
-    metrics.update({"curve": curve, "arch": cfg["arch"], "dataset": job["dataset"],
-                    "provenance": provenance(job, scale=job.get("scale"), seed=job["seed"], device=device,
-                                             started=started)})
+    metrics = evaluate_dataset(model, test, mean, std, device, bf16, channels_last)
+    if curve:
+        curve[-1].update(test_top1=metrics["top1"], test_top5=metrics["top5"])
+    metrics.update({
+        "arch": cfg["arch"], "dataset": job["dataset"], "dataset_label": label(job["dataset"]),
+        "classes": list(train.classes), "num_params": param_count(model), "image_size": int(test.load_batch([0]).shape[-1]),
+        "train_images": n_train, "epochs": epochs, "steps": total, "train_time_s": round(train_time, 3),
+        "bf16": bf16, "channels_last": channels_last, "curve": curve,
+        "provenance": provenance(job, scale=job.get("scale"), seed=seed, device=device, started=started),
+    })
     save_model(out_dir / "model.pt", model, arch=cfg["arch"], num_classes=train.num_classes,
-               in_chans=in_chans, dataset=job["dataset"], mean=list(mean), std=list(std))
+               in_chans=in_chans, dataset=job["dataset"], mean=list(mean), std=list(std),
+               classes=list(train.classes))
     io.write_json(out_dir / "metrics.json", metrics)
     state_path.unlink(missing_ok=True)
     return metrics
