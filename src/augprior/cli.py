@@ -118,8 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plugin(module: str, parser: argparse.ArgumentParser) -> None:
-    """Subcommands whose options live next to their library code: add_arguments + run."""
-    mod = importlib.import_module(module)
+    """Subcommands whose options live next to their library code: add_arguments + run.
+
+    A module that fails to import breaks only its own subcommand, with the import error as message.
+    """
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as err:
+        def broken(args: argparse.Namespace, err: ImportError = err) -> int:
+            raise SystemExit(f"augprior: {parser.prog} is unavailable: {err}")
+
+        parser.set_defaults(func=broken)
+        return
     mod.add_arguments(parser)
     parser.set_defaults(func=mod.run)
 
