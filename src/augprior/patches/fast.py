@@ -33,8 +33,13 @@ import torch.nn.functional as F
 from .params import PatchParams
 from .spec import PatchSpec
 
-LOD_BIAS = 0.0       # level = floor(log2(f) + LOD_BIAS); tuned against the reference (see tests)
-MODE = "bilinear"
+LEVELS_PER_OCTAVE = 4   # pyramid levels at shrink factors 2 ** (k / 4)
+GEOMETRIES = ("two_pass", "single")
+# "single" reads the pyramid once instead of interpolating twice, so it comes out sharper than
+# the reference; a [c, 1 - 2c, c] blur of every level (c below) brings its mean gradient energy
+# back to the reference's (measured on city / bridge / animals, see tests/test_patches_equivalence.py)
+SINGLE_BLUR = 0.035
+CHUNK_FLOATS = 1 << 21  # patches are rendered in chunks of about this many floats (cache-sized)
 
 
 def inverse_affine_matrix(angle: np.ndarray, shear: np.ndarray, center: float) -> np.ndarray:
@@ -95,147 +100,198 @@ def patch_maps(params: PatchParams, spec: PatchSpec) -> tuple[np.ndarray, np.nda
 
 
 class FastRenderer:
-    """Renders patches of one source image; keeps its pyramid on `device`."""
+    """Renders patches of one source image; keeps its pyramid on `device`.
+
+    `geometry`:
+      - "two_pass" (default): like the reference, two resamplings: the resized crop is read
+        onto its own S x S grid (bicubic, from the pyramid level just finer than the crop's
+        shrink factor), then ONE affine grid (rotation + shear + flip + centre crop) samples
+        it bilinearly with PIL's fill rule and truncation. Closest to the reference.
+      - "single": the whole chain composed into one affine grid per patch, sampled bilinearly
+        from the pyramid level of the crop's shrink factor. Faster, a little further from the
+        reference (see the equivalence tests for both).
+
+    The pyramid holds the source shrunk by 2 ** (k / 4), k = 0, 1, ..., each level made by
+    PIL's anti-aliased bicubic resize (the reference's own filter), so a crop that shrinks
+    the image by f reads a level pre-filtered for a factor within 19 % of f.
+    """
 
     def __init__(self, image: np.ndarray, spec: PatchSpec, device: str | torch.device = "cpu",
-                 lod_bias: float | None = None, mode: str | None = None):
+                 geometry: str = "two_pass"):
+        from PIL import Image
+
         arr = np.asarray(image)
         if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
             raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {arr.dtype} {arr.shape}")
+        if geometry not in GEOMETRIES:
+            raise ValueError(f"geometry must be one of {GEOMETRIES}, not {geometry!r}")
         self.spec = spec
+        self.geometry_mode = geometry
         self.device = torch.device(device)
         self.height, self.width = arr.shape[:2]
-        self.lod_bias = LOD_BIAS if lod_bias is None else lod_bias
-        self.mode = MODE if mode is None else mode
         spec.check_source(self.height, self.width)
-        side = spec.crop_side(self.height, self.width)
-        max_f = side / spec.resized
-        n_levels = 1 + max(0, int(math.floor(math.log2(max(max_f, 1.0)) + self.lod_bias)) + 1)
-        x = torch.from_numpy(np.ascontiguousarray(arr)).to(self.device).permute(2, 0, 1)[None].float()
-        self.levels = [x.contiguous()]
-        for _ in range(1, n_levels):
-            if min(x.shape[-2:]) < 2:
-                break
-            x = F.avg_pool2d(x, 2)
-            self.levels.append(x.contiguous())
+        max_f = spec.crop_side(self.height, self.width) / spec.resized
+        n_levels = 1 + max(0, int(math.floor(LEVELS_PER_OCTAVE * math.log2(max(max_f, 1.0)))))
+        pil = Image.fromarray(np.ascontiguousarray(arr), "RGB")
+        self.levels: list[torch.Tensor] = []
+        for k in range(n_levels):
+            g = 2.0 ** (k / LEVELS_PER_OCTAVE)
+            size = (max(1, round(self.width / g)), max(1, round(self.height / g)))
+            lvl = np.asarray(pil if k == 0 else pil.resize(size, Image.BICUBIC))
+            t = torch.from_numpy(lvl.copy()).to(self.device).permute(2, 0, 1)[None].float()
+            if geometry == "single" and SINGLE_BLUR > 0:
+                t = _blur3(t, SINGLE_BLUR)
+            self.levels.append(t.contiguous())
+
+    def _level_of(self, f: np.ndarray) -> np.ndarray:
+        k = np.floor(LEVELS_PER_OCTAVE * np.log2(np.maximum(f, 1e-12)) + 1e-9)
+        return np.clip(k, 0, len(self.levels) - 1).astype(np.int64)
+
+    def _sample_levels(self, level: np.ndarray, A: np.ndarray, rows: int, cols: int, mode: str) -> torch.Tensor:
+        """Sample each patch n at source coordinates (A[n] applied to its (u, v) grid) from its level.
+
+        A (N, 6) maps output (u, v) to continuous source pixels; returns (N, 3, rows, cols).
+        Normalised coordinates are the same on every level (PIL maps [0, W) onto [0, W_k)).
+        """
+        dev = self.device
+        n = len(level)
+        u = torch.arange(cols, device=dev, dtype=torch.float32).view(1, 1, cols)
+        v = torch.arange(rows, device=dev, dtype=torch.float32).view(1, rows, 1)
+        a = A.copy()
+        a[:, 0:3] *= 2.0 / self.width
+        a[:, 2] -= 1.0
+        a[:, 3:6] *= 2.0 / self.height
+        a[:, 5] -= 1.0
+        t = torch.from_numpy(a.astype(np.float32)).to(dev)
+        out = torch.empty((n, 3, rows, cols), device=dev, dtype=torch.float32)
+        for lvl in np.unique(level):
+            sel = np.flatnonzero(level == lvl)
+            ts = t[torch.from_numpy(sel).to(dev)]
+            gx = ts[:, 0].view(-1, 1, 1) * u + ts[:, 1].view(-1, 1, 1) * v + ts[:, 2].view(-1, 1, 1)
+            gy = ts[:, 3].view(-1, 1, 1) * u + ts[:, 4].view(-1, 1, 1) * v + ts[:, 5].view(-1, 1, 1)
+            # all patches of one level in ONE grid_sample call: stack their grids along the height
+            grid = torch.stack([gx, gy], dim=-1).view(1, len(sel) * rows, cols, 2)
+            sampled = F.grid_sample(self.levels[lvl], grid, mode=mode, padding_mode="border", align_corners=False)
+            out[torch.from_numpy(sel).to(dev)] = sampled.view(3, len(sel), rows, cols).transpose(0, 1)
+        return out
 
     # -- geometry ------------------------------------------------------------------------
     def geometry(self, params: PatchParams) -> torch.Tensor:
-        """Float tensor (N, 3, P, P) in [0, 255], already truncated like PIL's affine."""
-        P = self.spec.size
-        S = self.spec.resized
-        n = len(params)
-        R, Sm, f = patch_maps(params, self.spec)
-        lod = np.floor(np.log2(np.maximum(f, 1e-12)) + self.lod_bias)
-        level = np.clip(lod, 0, len(self.levels) - 1).astype(np.int64)
+        """Float tensor (N, 3, P, P) of integer values in [0, 255] (truncated like PIL's affine)."""
+        P, S = self.spec.size, self.spec.resized
         dev = self.device
+        R, Sm, f = patch_maps(params, self.spec)
+        level = self._level_of(f)
+        r = torch.from_numpy(R.astype(np.float32)).to(dev)
         u = torch.arange(P, device=dev, dtype=torch.float32).view(1, 1, P)
         v = torch.arange(P, device=dev, dtype=torch.float32).view(1, P, 1)
-        out = torch.empty((n, 3, P, P), device=dev, dtype=torch.float32)
-        for lvl in np.unique(level):
-            sel = np.flatnonzero(level == lvl)
-            img = self.levels[lvl]
-            Hl, Wl = img.shape[-2:]
-            scale = 2.0 ** lvl
-            # normalised grid coordinates (align_corners=False): g = 2 * X_level / W_level - 1
-            a = Sm[sel].copy()
-            a[:, 0:3] *= 2.0 / (scale * Wl)
-            a[:, 2] -= 1.0
-            a[:, 3:6] *= 2.0 / (scale * Hl)
-            a[:, 5] -= 1.0
-            t = torch.from_numpy(a.astype(np.float32)).to(dev)
-            gx = t[:, 0].view(-1, 1, 1) * u + t[:, 1].view(-1, 1, 1) * v + t[:, 2].view(-1, 1, 1)
-            gy = t[:, 3].view(-1, 1, 1) * u + t[:, 4].view(-1, 1, 1) * v + t[:, 5].view(-1, 1, 1)
-            grid = torch.stack([gx, gy], dim=-1).view(1, len(sel) * P, P, 2)
-            sampled = F.grid_sample(img, grid, mode=self.mode, padding_mode="border", align_corners=False)
-            out[torch.from_numpy(sel).to(dev)] = sampled.view(3, len(sel), P, P).transpose(0, 1)
-        # PIL's fill rule: outside [0, S) x [0, S) of the resized crop -> 0
-        r = torch.from_numpy(R.astype(np.float32)).to(dev)
         xr = r[:, 0].view(-1, 1, 1) * u + r[:, 1].view(-1, 1, 1) * v + r[:, 2].view(-1, 1, 1)
         yr = r[:, 3].view(-1, 1, 1) * u + r[:, 4].view(-1, 1, 1) * v + r[:, 5].view(-1, 1, 1)
+        if self.geometry_mode == "single":
+            out = self._sample_levels(level, Sm, P, P, "bilinear")
+        else:
+            # pass 1: the resized crop on its own S x S grid: pixel (x, y) -> box origin + (x + .5) * w / S
+            n = len(params)
+            box = np.zeros((n, 6))
+            box[:, 0] = params.w / S
+            box[:, 2] = params.left0 + params.j + 0.5 * params.w / S
+            box[:, 4] = params.h / S
+            box[:, 5] = params.top0 + params.i + 0.5 * params.h / S
+            crop = self._sample_levels(level, box, S, S, "bicubic")
+            crop = crop.clamp_(0, 255).round_()          # PIL stores the resized crop as uint8
+            # pass 2: rotation + shear + flip + centre crop, one affine grid, bilinear
+            grid = torch.stack([xr * (2.0 / S) - 1.0, yr * (2.0 / S) - 1.0], dim=-1)
+            out = F.grid_sample(crop, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        # PIL's fill rule: pixels whose pre-image is outside [0, S) x [0, S) of the resized crop are 0;
+        # PIL truncates the interpolated value (the 1e-3 keeps exact integers exact)
         inside = (xr >= 0) & (xr < S) & (yr >= 0) & (yr < S)
-        out = out.clamp_(0, 255).floor_() * inside.unsqueeze(1)
-        return out
+        return out.clamp_(0, 255).add_(1e-3).floor_().mul_(inside.unsqueeze(1))
 
     def render(self, params: PatchParams, *, jpeg: bool = True) -> torch.Tensor:
         """uint8 (N, 3, P, P) on the renderer's device."""
-        x = self.geometry(params)
-        if params.jitter.any():
-            x = color_jitter(x, params, self.spec)
-        x = x.to(torch.uint8)
+        P, S = self.spec.size, self.spec.resized
+        out = torch.empty((len(params), 3, P, P), dtype=torch.uint8, device=self.device)
+        step = len(params) if self.device.type == "cuda" else max(1, CHUNK_FLOATS // (3 * S * S))
+        for a in range(0, len(params), step):
+            sub = params[a:a + step]
+            x = self.geometry(sub)
+            if sub.jitter.any():
+                x = color_jitter(x, sub, self.spec)
+            out[a:a + len(sub)] = x
         if jpeg and self.spec.jpeg_quality is not None and len(params):
-            x = jpeg_roundtrip(x, self.spec.jpeg_quality)
-        return x
+            out = jpeg_roundtrip(out, self.spec.jpeg_quality)
+        return out
+
+
+def _blur3(x: torch.Tensor, c: float) -> torch.Tensor:
+    """Separable [c, 1 - 2c, c] blur with edge replication, (1, 3, H, W)."""
+    k = torch.tensor([c, 1.0 - 2.0 * c, c], dtype=x.dtype, device=x.device)
+    x = F.conv2d(F.pad(x, (1, 1, 0, 0), mode="replicate"), k.view(1, 1, 1, 3).repeat(3, 1, 1, 1), groups=3)
+    return F.conv2d(F.pad(x, (0, 0, 1, 1), mode="replicate"), k.view(1, 1, 3, 1).repeat(3, 1, 1, 1), groups=3)
 
 
 # -- colour, with PIL's 8-bit semantics ------------------------------------------------------
-
-def _blend(degenerate: torch.Tensor, img: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
-    """PIL Image.blend(degenerate, img, factor): float32 arithmetic, truncated into [0, 255]."""
-    return (degenerate + factor * (img - degenerate)).clamp_(0, 255).floor_()
-
+# x is float32 (n, 3, P, P) holding integers in [0, 255]; factors are float32 (n,).
 
 def _luma(x: torch.Tensor) -> torch.Tensor:
-    """PIL's RGB -> L: (19595 R + 38470 G + 7471 B + 2**15) >> 16 (exact in float32)."""
-    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
-    return torch.floor((r * 19595.0 + g * 38470.0 + b * 7471.0 + 32768.0) / 65536.0)
+    """PIL's RGB -> L: (19595 R + 38470 G + 7471 B + 2**15) >> 16 (exact in float32), (n, 1, P, P)."""
+    lum = x[:, 0:1] * 19595.0
+    lum.add_(x[:, 1:2] * 38470.0).add_(x[:, 2:3] * 7471.0).add_(32768.0)
+    return lum.mul_(1.0 / 65536.0).floor_()
+
+
+def _blend_(x: torch.Tensor, degenerate: torch.Tensor | float, factor: torch.Tensor) -> torch.Tensor:
+    """In place: PIL's Image.blend(degenerate, x, factor) = trunc(d + factor * (x - d)) in [0, 255]."""
+    f = factor.view(-1, 1, 1, 1)
+    if isinstance(degenerate, float) and degenerate == 0.0:
+        x.mul_(f)
+    else:
+        x.sub_(degenerate).mul_(f).add_(degenerate)
+    return x.clamp_(0, 255).floor_()
 
 
 def adjust_brightness(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    return _blend(torch.zeros((), device=x.device), x, f)
+    return _blend_(x, 0.0, f)
 
 
 def adjust_contrast(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    # exact integer mean (deterministic whatever the batch), rounded as PIL: int(mean + 0.5)
-    lum = _luma(x).to(torch.int64)
-    total = lum.sum(dim=(1, 2, 3), keepdim=True)
-    count = lum.shape[2] * lum.shape[3]
+    # PIL: mean of the L image, rounded as int(mean + 0.5); an exact integer sum, so the
+    # result does not depend on how the reduction is split
+    total = _luma(x).to(torch.int64).sum(dim=(1, 2, 3), keepdim=True)
+    count = x.shape[2] * x.shape[3]
     mean = torch.div(2 * total + count, 2 * count, rounding_mode="floor").to(x.dtype)
-    return _blend(mean, x, f)
+    return _blend_(x, mean, f)
 
 
 def adjust_saturation(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    return _blend(_luma(x), x, f)
+    return _blend_(x, _luma(x), f)
 
 
 def adjust_hue(x: torch.Tensor, hue: torch.Tensor) -> torch.Tensor:
-    """torchvision's PIL adjust_hue: PIL's 8-bit HSV, H += int(hue * 255) modulo 256, back to RGB."""
+    """torchvision's PIL adjust_hue: PIL's 8-bit HSV, H += int(hue * 255) (mod 256), back to RGB.
+
+    rgb -> hsv truncates h and s to 8 bits as PIL does; hsv -> rgb uses the branch-free form of
+    PIL's sector table: channel = round(v * (1 - s * clamp(min(k, 4 - k), 0, 1))),
+    k = (n + 6 h) mod 6 with n = 5, 3, 1 for r, g, b (equal to PIL's v, p, q, t cases).
+    """
     r, g, b = x[:, 0], x[:, 1], x[:, 2]
     maxc = torch.maximum(torch.maximum(r, g), b)
-    minc = torch.minimum(torch.minimum(r, g), b)
-    cr = maxc - minc
+    cr = maxc - torch.minimum(torch.minimum(r, g), b)
     gray = cr == 0
-    crs = torch.where(gray, torch.ones_like(cr), cr)
-    s = cr / torch.where(maxc == 0, torch.ones_like(maxc), maxc)
-    rc, gc, bc = (maxc - r) / crs, (maxc - g) / crs, (maxc - b) / crs
-    h = torch.where(r == maxc, bc - gc, torch.where(g == maxc, 2.0 + rc - bc, 4.0 + gc - rc))
-    h = torch.remainder(h / 6.0 + 1.0, 1.0)
-    hq = torch.where(gray, torch.zeros_like(h), torch.floor(h * 255.0).clamp_(0, 255))
-    sq = torch.where(gray, torch.zeros_like(s), torch.floor(s * 255.0).clamp_(0, 255))
-    v = maxc
+    crs = cr.masked_fill(gray, 1.0)
+    # PIL: h = bc - gc | 2 + rc - bc | 4 + gc - rc, with rc = (max - r) / cr etc.
+    h = torch.where(r == maxc, (g - b).div_(crs),
+                    torch.where(g == maxc, (b - r).div_(crs).add_(2.0), (r - g).div_(crs).add_(4.0)))
+    h = h.div_(6.0).add_(1.0).remainder_(1.0).mul_(255.0).floor_().masked_fill_(gray, 0.0)
+    s = cr.div_(maxc.clamp(min=1.0)).mul_(255.0).floor_().mul_(1.0 / 255.0)   # 0 where gray
     shift = torch.trunc(hue * 255.0).view(-1, 1, 1)
-    hq = torch.remainder(hq + shift, 256.0)
-    # PIL's hsv2rgb
-    hh = hq * 6.0 / 255.0
-    i = torch.floor(hh)
-    fr = hh - i
-    fs = sq / 255.0
-    p = torch.floor(v * (1.0 - fs) + 0.5).clamp_(0, 255)
-    q = torch.floor(v * (1.0 - fs * fr) + 0.5).clamp_(0, 255)
-    t = torch.floor(v * (1.0 - fs * (1.0 - fr)) + 0.5).clamp_(0, 255)
-    i = torch.remainder(i, 6.0)
-    sel = [i == k for k in range(6)]
-
-    def pick(c0, c1, c2, c3, c4, c5):
-        return torch.where(sel[0], c0, torch.where(sel[1], c1, torch.where(sel[2], c2, torch.where(
-            sel[3], c3, torch.where(sel[4], c4, c5)))))
-
-    rr = pick(v, q, p, p, t, v)
-    gg = pick(t, v, v, q, p, p)
-    bb = pick(p, p, t, v, v, q)
-    zero_s = sq == 0
-    out = torch.stack([torch.where(zero_s, v, rr), torch.where(zero_s, v, gg), torch.where(zero_s, v, bb)], dim=1)
-    return out
+    hh = h.add_(shift).remainder_(256.0).mul_(6.0 / 255.0)
+    v = maxc
+    for c, n in enumerate((5.0, 3.0, 1.0)):
+        k = (hh + n).remainder_(6.0)
+        k = torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0)
+        x[:, c] = k.mul_(s).neg_().add_(1.0).mul_(v).add_(0.5).floor_()
+    return x
 
 
 _OPS = (adjust_brightness, adjust_contrast, adjust_saturation, adjust_hue)
@@ -243,14 +299,16 @@ _KEYS = ("brightness", "contrast", "saturation", "hue")
 
 
 def color_jitter(x: torch.Tensor, params: PatchParams, spec: PatchSpec) -> torch.Tensor:
-    """Apply each jittered patch's four ops in its own order (torchvision's random order)."""
+    """Apply each jittered patch's four ops in its own order (torchvision's random order), in place."""
     dev = x.device
     jit = np.flatnonzero(params.jitter)
     if not jit.size:
         return x
     order = params.order[jit]
     factors = {k: torch.from_numpy(getattr(params, k)[jit].astype(np.float32)).to(dev) for k in _KEYS}
-    sub = x[torch.from_numpy(jit).to(dev)]
+    full = jit.size == len(params)
+    jit_t = torch.from_numpy(jit).to(dev)
+    sub = x if full else x[jit_t]
     for step in range(4):
         for op in range(4):
             if spec.jitter[op] <= 0:
@@ -258,11 +316,13 @@ def color_jitter(x: torch.Tensor, params: PatchParams, spec: PatchSpec) -> torch
             rows = np.flatnonzero(order[:, step] == op)
             if not rows.size:
                 continue
-            r = torch.from_numpy(rows).to(dev)
-            f = factors[_KEYS[op]][r]
-            y = sub[r]
-            sub[r] = _OPS[op](y, f if op == 3 else f.view(-1, 1, 1, 1))
-    x[torch.from_numpy(jit).to(dev)] = sub
+            if rows.size == len(sub):
+                sub = _OPS[op](sub, factors[_KEYS[op]])
+            else:
+                r = torch.from_numpy(rows).to(dev)
+                sub[r] = _OPS[op](sub[r], factors[_KEYS[op]][r])
+    if not full:
+        x[jit_t] = sub
     return x
 
 
