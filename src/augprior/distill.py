@@ -1,133 +1,427 @@
-"""Knowledge distillation by function matching on a patch set (official CIFAR recipe).
+"""Knowledge distillation by function matching (the paper's method; official CIFAR recipe by default).
 
-Teacher (eval mode, no grad) and student see the identical augmented batch; one teacher forward
-per step; the loss is KL(teacher_T || student_T) on temperature-softened distributions.
+Every step: one batch of inputs (patches, real images or noise; see augprior.inputs) is
+augmented once on the device (augprior.augment: flip, pad-crop, ImageNet set, MixUp, CutMix);
+the teacher (eval mode, no grad) and the student see that identical batch, one teacher forward
+per step; the loss compares the student's output with the teacher's (augprior.losses: KD on
+the full / top-k / argmax teacher signal, or L1 / L2 on temperature-scaled logits).
+
+Entry point: `distill(job, out_dir) -> metrics`. The job dict:
+  teacher_path   model file written by augprior.checkpoint.save_model (the teacher trainer's model.pt)
+  patches_path   patch set (uint8 (N, P, P, 3) .npy); the default input
+  input          optional input spec (augprior.inputs): patches / dataset / noise_uniform /
+                 noise_normal / noise_mix; default {"kind": "patches", "path": patches_path}
+  dataset        test set to evaluate on (default: the dataset recorded in the teacher file)
+  seed           int; scale (recorded); device auto|cpu|cuda[:N]; precision auto|bf16|fp32;
+  mirror         data mirror folder (else $AUGPRIOR_MIRROR); num_threads (torch CPU threads)
+  image_size     side of imagefolder: test images (default: augment.rrc_size, else the teacher
+                 architecture's input size: 32 CIFAR-style, 224 otherwise)
+  distill        the options of DISTILL_DEFAULTS (missing keys take those paper defaults)
+
+Outputs in out_dir: student.pt (save_model format) and metrics.json, both written atomically and
+only once the run has finished (metrics.json last); state.pt while running: the full training
+state (model, optimizer, scheduler, global RNG states, position, curve), written atomically at
+the end of every epoch and every `checkpoint_every_steps` steps. A rerun resumes from it and
+ends bit-identical to an uninterrupted run (same machine, threads and precision; all per-step
+random draws are pure functions of (seed, epoch, step), see augprior.inputs.derive_seed).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import math
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import torch
-import torch.nn.functional as F
 
-from . import augment, io
-from .checkpoint import load_model, load_state, save_model, save_state
-from .datasets import load_dataset
-from .evaluate import accuracy_metrics, predict_logits
-from .models import build_model
-from .provenance import provenance
+from . import augment, data, io, losses
+from .augment import AUGMENT_DEFAULTS, resolve_augment
+from .checkpoint import load_model, load_state, rng_state, save_model, save_state, set_rng_state
+from .evaluate import accuracy_metrics, predict_dataset, student_metrics
+from .inputs import TAG_AUGMENT, Inputs, build_inputs, describe_spec, generator, input_spec
+from .models import build_model, param_count
+from .provenance import params_hash, provenance
 from .runtime import autocast, progress, select_device, use_bf16
 
+STATE_VERSION = 1
 
-def teacher_targets(teacher_logits: torch.Tensor, temperature: float, signal: str, topk: int) -> torch.Tensor:
-    """The teacher's target distribution.
+# Options of job["distill"] with the paper's CIFAR values (official TF code) as defaults.
+DISTILL_DEFAULTS: dict[str, Any] = {
+    "student": "wrn16_4",
+    "epochs": 1000,
+    "batch_size": 512,
+    "optimizer": "adam",          # adam | adamw
+    "lr": 1e-3,
+    "lr_schedule": "constant",    # constant (paper) | cosine | linear (decay to 0 after the warm-up)
+    "warmup_epochs": 0,           # linear warm-up from lr/warmup_steps to lr
+    "weight_decay": 0.0,          # Adam: L2 added to the gradient; AdamW: decoupled
+    "temperature": 8.0,
+    "t2_factor": False,           # multiply the KD loss by T^2 (off in the official code)
+    "loss": "kd",                 # kd | l1 | l2 (Table 9)
+    "signal": "full",             # full | topk | argmax (Table 3b)
+    "topk": 5,
+    "augment": AUGMENT_DEFAULTS,
+    "eval_every": 0,              # test-set evaluation every N epochs (0 = only at the end)
+    "cache_teacher_logits": False,  # DEVIATION when true: teacher outputs once per un-augmented input
+    "checkpoint_every_steps": 0,  # extra mid-epoch checkpoints (0 = only at epoch ends)
+    "compile": False,             # torch.compile student and teacher
+    "channels_last": None,        # None = auto: on with bf16 or CUDA (measured faster there)
+    "deterministic": False,       # torch.use_deterministic_algorithms for the run
+}
+# Options that do not change what is trained: a saved state resumes even when they differ.
+OPERATIONAL_KEYS = ("eval_every", "checkpoint_every_steps", "compile", "channels_last", "deterministic")
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULES = ("constant", "cosine", "linear")
+CACHE_DEVIATION = ("cache_teacher_logits: teacher outputs computed once per un-augmented input and "
+                   "mixed like the inputs; the student sees augmented inputs (not function matching)")
 
-    full:   softmax(t / T)
-    topk:   softmax(t / T) restricted to the k largest entries and renormalised to sum to 1
-    argmax: one-hot of argmax(t) (a hard label; temperature does not apply)
+
+def resolve_config(cfg: dict[str, Any] | None) -> dict[str, Any]:
+    """DISTILL_DEFAULTS overridden by `cfg`, validated; raises ValueError naming the bad key."""
+    cfg = dict(cfg or {})
+    unknown = sorted(set(cfg) - set(DISTILL_DEFAULTS))
+    if unknown:
+        raise ValueError(f"distill: unknown key(s) {', '.join(unknown)}; known: {', '.join(DISTILL_DEFAULTS)}")
+    out = {**copy.deepcopy(DISTILL_DEFAULTS), **cfg}
+    out["augment"] = resolve_augment(cfg.get("augment"))
+
+    def need(key: str, ok: bool, what: str) -> None:
+        if not ok:
+            raise ValueError(f"distill.{key} must be {what}, not {out[key]!r}")
+
+    is_int = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+    is_num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+    need("student", isinstance(out["student"], str) and out["student"] != "", "an architecture name")
+    need("epochs", is_int(out["epochs"]) and out["epochs"] >= 1, "an integer >= 1")
+    need("batch_size", is_int(out["batch_size"]) and out["batch_size"] >= 2, "an integer >= 2")
+    need("optimizer", out["optimizer"] in OPTIMIZERS, " or ".join(OPTIMIZERS))
+    need("lr", is_num(out["lr"]) and out["lr"] > 0, "a number > 0")
+    need("lr_schedule", out["lr_schedule"] in SCHEDULES, ", ".join(SCHEDULES))
+    need("warmup_epochs", is_num(out["warmup_epochs"]) and out["warmup_epochs"] >= 0, "a number >= 0")
+    need("weight_decay", is_num(out["weight_decay"]) and out["weight_decay"] >= 0, "a number >= 0")
+    need("temperature", is_num(out["temperature"]) and out["temperature"] > 0, "a number > 0")
+    need("topk", is_int(out["topk"]) and out["topk"] >= 1, "an integer >= 1")
+    need("eval_every", is_int(out["eval_every"]) and out["eval_every"] >= 0, "an integer >= 0")
+    need("checkpoint_every_steps", is_int(out["checkpoint_every_steps"]) and out["checkpoint_every_steps"] >= 0,
+         "an integer >= 0")
+    for key in ("t2_factor", "cache_teacher_logits", "compile", "deterministic"):
+        need(key, isinstance(out[key], bool), "true or false")
+    need("channels_last", out["channels_last"] is None or isinstance(out["channels_last"], bool),
+         "true, false or null")
+    losses.check(out["loss"], out["signal"], out["temperature"], out["topk"])
+    return out
+
+
+def lr_lambda(schedule: str, warmup_steps: int, total_steps: int) -> Callable[[int], float]:
+    """LR factor after `step` optimizer steps: linear warm-up, then constant / cosine / linear to 0."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, not {schedule!r}")
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        if schedule == "constant":
+            return 1.0
+        progress_ = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        if schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * progress_))
+        return 1.0 - progress_
+
+    return factor
+
+
+def make_optimizer(model: torch.nn.Module, cfg: dict[str, Any]) -> torch.optim.Optimizer:
+    cls = torch.optim.AdamW if cfg["optimizer"] == "adamw" else torch.optim.Adam
+    return cls(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+
+
+def make_scheduler(opt: torch.optim.Optimizer, cfg: dict[str, Any], steps_per_epoch: int):
+    total = cfg["epochs"] * steps_per_epoch
+    warm = int(round(cfg["warmup_epochs"] * steps_per_epoch))
+    return torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg["lr_schedule"], warm, total))
+
+
+def prepare_pixels(images: torch.Tensor, device: torch.device, channels_last: bool, in_chans: int) -> torch.Tensor:
+    """A batch as float32 pixel units on the device ((N, in_chans, H, W)); RGB inputs for a
+    1-channel teacher become their luma, 1-channel inputs for an RGB teacher are replicated."""
+    x = images.to(device, non_blocking=True)
+    x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+    if x.shape[1] != in_chans:
+        if in_chans == 1 and x.shape[1] == 3:
+            x = augment.rgb_to_grayscale(x)
+        elif in_chans == 3 and x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        else:
+            raise ValueError(f"inputs have {x.shape[1]} channels, the teacher expects {in_chans}")
+    return x.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
+class TrainStep:
+    """One distillation step on a batch in pixel units: augment, teacher forward (no grad, eval mode),
+    student forward/backward, optimizer and scheduler step. Returns the loss (float32, detached).
+
+    With `target_cache` (cached teacher outputs, `cache_teacher_logits`), `idx` picks the cached
+    targets of the batch, mixed like the inputs, and the teacher is not run.
+    Raises FloatingPointError before the update if the loss is NaN or infinite.
     """
-    if signal == "argmax":
-        return F.one_hot(teacher_logits.argmax(1), teacher_logits.shape[1]).float()
-    p = F.softmax(teacher_logits.float() / temperature, dim=1)
-    if signal == "full":
-        return p
-    if signal == "topk":
-        keep = torch.zeros_like(p).scatter_(1, p.topk(topk, dim=1).indices, 1.0)
-        p = p * keep
-        return p / p.sum(1, keepdim=True)
-    raise ValueError(f"unknown teacher signal {signal!r}")
+
+    def __init__(self, teacher: torch.nn.Module, student: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                 scheduler, cfg: dict[str, Any], *, device: torch.device, bf16: bool, mean, std,
+                 target_cache: torch.Tensor | None = None, compile: bool = False):
+        self.teacher, self.student = teacher, student
+        self.teacher_fwd = torch.compile(teacher) if compile else teacher
+        self.student_fwd = torch.compile(student) if compile else student
+        self.optimizer, self.scheduler, self.cfg = optimizer, scheduler, cfg
+        self.aug = cfg["augment"]
+        self.device, self.bf16, self.mean, self.std = device, bf16, mean, std
+        self.target_cache = target_cache
+
+    def targets(self, x: torch.Tensor, lams: list[float], idx: torch.Tensor | None) -> torch.Tensor:
+        cfg = self.cfg
+        if self.target_cache is not None:
+            if idx is None:
+                raise ValueError("cached teacher outputs need an indexed input (a fixed image set)")
+            cached = self.target_cache[idx.to(self.target_cache.device)].to(self.device)
+            return losses.mix_targets(cached, lams)
+        with torch.no_grad(), autocast(self.device, self.bf16):
+            t_logits = self.teacher_fwd(x)
+        return losses.prepare_targets(t_logits, loss=cfg["loss"], signal=cfg["signal"],
+                                      temperature=cfg["temperature"], topk=cfg["topk"])
+
+    def __call__(self, pixels: torch.Tensor, gen: torch.Generator, idx: torch.Tensor | None = None) -> torch.Tensor:
+        cfg = self.cfg
+        x, lams = augment.augment_batch(pixels, self.aug, gen, self.mean, self.std)
+        targets = self.targets(x, lams, idx)
+        with autocast(self.device, self.bf16):
+            s_logits = self.student_fwd(x)
+        loss = losses.loss_from_targets(s_logits, targets, loss=cfg["loss"], temperature=cfg["temperature"],
+                                        t2_factor=cfg["t2_factor"])
+        value = loss.detach()
+        if not torch.isfinite(value):
+            raise FloatingPointError(f"distillation loss is {float(value)}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        return value
 
 
-def kd_loss(student_logits: torch.Tensor, target: torch.Tensor, temperature: float, t2: bool) -> torch.Tensor:
-    log_p = F.log_softmax(student_logits.float() / temperature, dim=1)
-    loss = F.kl_div(log_p, target, reduction="batchmean")
-    return loss * temperature**2 if t2 else loss
+@contextlib.contextmanager
+def deterministic_mode(enabled: bool) -> Iterator[None]:
+    """torch.use_deterministic_algorithms (and cuDNN determinism) for the duration, then restored."""
+    if not enabled:
+        yield
+        return
+    prev = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic,
+            torch.backends.cudnn.benchmark)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(prev[0])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = prev[1], prev[2]
 
 
-def augment_batch(x: torch.Tensor, aug: dict, gen: torch.Generator, mean, std) -> torch.Tensor:
-    if aug["hflip"]:
-        x = augment.random_hflip(x, gen)
-    if aug["random_crop"]:
-        x = augment.random_crop(x, gen)
-    x = augment.normalize(x, mean, std)
-    if aug["cutmix"]:
-        x = augment.cutmix(x, gen, aug["cutmix_beta"])
-    return x
+def _load_test(dataset: str, mirror, size: int):
+    """The test split; `size` is the side of imagefolder: datasets (others have a fixed size)."""
+    from .datasets import load_dataset
+
+    if dataset.startswith("imagefolder:"):
+        return load_dataset(dataset, "test", mirror, size=size)
+    return load_dataset(dataset, "test", mirror)
+
+
+@torch.no_grad()
+def _cache_targets(teacher, inputs: Inputs, cfg, device, bf16, channels_last, in_chans, mean, std,
+                   out_side: int) -> torch.Tensor:
+    """Prepared teacher targets (CPU float32) of every un-augmented input, in index order."""
+    rows = []
+    n, bs = len(inputs), inputs.batch_size  # type: ignore[arg-type]
+    for start in progress(range(0, n, bs), desc="teacher outputs (cache)", leave=False):
+        x = prepare_pixels(inputs.load(torch.arange(start, min(n, start + bs))), device, channels_last, in_chans)
+        if x.shape[-1] != out_side:  # centre crop / resize to the training side
+            x = torch.nn.functional.interpolate(x, size=(out_side, out_side), mode="bicubic", align_corners=False,
+                                                antialias=True).clamp_(0, 1)
+        with autocast(device, bf16):
+            t = teacher(augment.normalize(x, mean, std))
+        rows.append(losses.prepare_targets(t, loss=cfg["loss"], signal=cfg["signal"], temperature=cfg["temperature"],
+                                           topk=cfg["topk"]).cpu())
+    return torch.cat(rows)
 
 
 def distill(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Any]:
-    """Distil the teacher at job["teacher_path"] into a fresh student on job["patches_path"].
+    """Distil the teacher at job["teacher_path"] into a fresh student (see the module docstring).
 
     Writes out_dir/student.pt and out_dir/metrics.json; resumes from out_dir/state.pt.
     """
-    from .patches import load_patch_set
-
     started = time.time()
     out_dir = Path(out_dir)
-    cfg = job["distill"]
-    device = select_device(job.get("device", "auto"))
-    bf16 = use_bf16(device, job.get("precision", "auto"))
+    cfg = resolve_config(job.get("distill"))
+    seed = int(job["seed"])
+    if job.get("num_threads"):
+        torch.set_num_threads(int(job["num_threads"]))
+    device = select_device(job.get("device") or "auto")
+    bf16 = use_bf16(device, job.get("precision") or "auto")
+    channels_last = cfg["channels_last"] if cfg["channels_last"] is not None else (bf16 or device.type == "cuda")
+    with deterministic_mode(cfg["deterministic"]):
+        return _distill(job, out_dir, cfg, seed, device, bf16, channels_last, started)
+
+
+def _distill(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: bool, channels_last: bool,
+             started: float) -> dict[str, Any]:
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    for stale in ("metrics.json", "student.pt"):  # outputs of an earlier run are not this run's
+        (out_dir / stale).unlink(missing_ok=True)
+
     teacher, tmeta = load_model(job["teacher_path"], device)
-    teacher = teacher.to(memory_format=torch.channels_last)
-    mean, std = tmeta["mean"], tmeta["std"]
-    patches = load_patch_set(job["patches_path"])
-    test = load_dataset(job["dataset"], "test", job.get("mirror"))
+    teacher = teacher.to(memory_format=fmt).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    num_classes, in_chans = int(tmeta["num_classes"]), int(tmeta["in_chans"])
+    dataset = job.get("dataset") or tmeta.get("dataset")
+    if not dataset:
+        raise ValueError("job['dataset'] is missing and the teacher file records no dataset")
+    if "mean" in tmeta and "std" in tmeta:
+        mean, std = tuple(tmeta["mean"]), tuple(tmeta["std"])
+    else:
+        from .datasets import normalization
 
-    torch.manual_seed(job["seed"])
-    student = build_model(cfg["student"], tmeta["num_classes"], tmeta["in_chans"])
-    student = student.to(device, memory_format=torch.channels_last)
-    opt = torch.optim.Adam(student.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-    steps = len(patches) // cfg["batch_size"]
-    if steps == 0:
-        raise ValueError(f"batch size {cfg['batch_size']} exceeds the {len(patches)} patches")
+        mean, std = normalization(dataset)
 
+    aug, bs = cfg["augment"], cfg["batch_size"]
+    spec = input_spec(job)
+    from .models import default_input_size
+
+    eval_side = job.get("image_size") or (aug["rrc_size"] if aug["random_resized_crop"] and aug["rrc_size"] else None)
+    test = _load_test(dataset, job.get("mirror"), int(eval_side or default_input_size(tmeta.get("arch", cfg["student"]))))
+    test_side = int(test.load_batch([0]).shape[-1])
+    inputs = build_inputs(spec, batch_size=bs, seed=seed, dataset=dataset, mirror=job.get("mirror"),
+                          default_shape=(in_chans, test_side, test_side)).to(device)
+    steps = inputs.steps_per_epoch
+    epochs = cfg["epochs"]
+    train_side = augment.output_size(aug, int(inputs.shape[-1]))
+    if cfg["cache_teacher_logits"] and not inputs.indexed:
+        raise ValueError(f"distill.cache_teacher_logits needs a fixed input set (a patch file or a dataset); "
+                         f"input kind {spec['kind']!r} draws fresh images every step")
+
+    torch.manual_seed(seed)
+    student = build_model(cfg["student"], num_classes, in_chans).to(device, memory_format=fmt).train()
+    opt = make_optimizer(student, cfg)
+    sched = make_scheduler(opt, cfg, steps)
+    target_cache = None
+    if cfg["cache_teacher_logits"]:
+        target_cache = _cache_targets(teacher, inputs, cfg, device, bf16, channels_last, in_chans, mean, std,
+                                      train_side)
+    step_fn = TrainStep(teacher, student, opt, sched, cfg, device=device, bf16=bf16, mean=mean, std=std,
+                        target_cache=target_cache, compile=cfg["compile"])
+
+    input_desc = inputs.describe()
+    fingerprint = params_hash({
+        "version": STATE_VERSION, "seed": seed, "dataset": dataset, "input": input_desc,
+        "teacher_md5": data.md5sum(job["teacher_path"]),
+        "distill": {k: v for k, v in cfg.items() if k not in OPERATIONAL_KEYS},
+    })
     state_path = out_dir / "state.pt"
-    curve: list[dict] = []
-    start_epoch = 0
+    curve: list[dict[str, Any]] = []
+    start_epoch, start_step, loss_sum, train_time, resumes = 0, 0, 0.0, 0.0, []
     if (state := load_state(state_path)) is not None:
+        if state.get("version") != STATE_VERSION or state.get("fingerprint") != fingerprint:
+            raise RuntimeError(f"{state_path} belongs to a different distillation job or code version "
+                               f"(fingerprint {state.get('fingerprint')} vs {fingerprint}); "
+                               "delete it to start over, or use another output folder")
         student.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        curve, start_epoch = state["curve"], state["epoch"]
+        sched.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"])
+        curve, start_epoch, start_step = state["curve"], state["epoch"], state["step"]
+        loss_sum, train_time, resumes = state["loss_sum"], state["train_time_s"], state["resumes"]
+        resumes = [*resumes, {"epoch": start_epoch, "step": start_step}]
+        print(f"resuming distillation from {state_path} at epoch {start_epoch}, step {start_step}/{steps}",
+              flush=True)
 
-    for epoch in range(start_epoch, cfg["epochs"]):
+    def checkpoint(epoch: int, step: int) -> None:
+        save_state(state_path, {"version": STATE_VERSION, "fingerprint": fingerprint, "epoch": epoch, "step": step,
+                                "model": student.state_dict(), "optimizer": opt.state_dict(),
+                                "scheduler": sched.state_dict(), "rng": rng_state(), "curve": curve,
+                                "loss_sum": loss_sum, "train_time_s": train_time, "resumes": resumes})
+
+    t_logits = None
+
+    def evaluate() -> dict[str, Any]:
+        nonlocal t_logits
+        if t_logits is None:
+            t_logits = predict_dataset(teacher, test, mean, std, device, bf16, channels_last=channels_last)
+        s_logits = predict_dataset(student, test, mean, std, device, bf16, channels_last=channels_last)
+        return student_metrics(s_logits, t_logits, test.labels, test.num_classes)
+
+    every = cfg["checkpoint_every_steps"]
+    for epoch in range(start_epoch, epochs):
         student.train()
-        gen = torch.Generator().manual_seed(job["seed"] * 1_000_003 + epoch)
-        order = torch.randperm(len(patches), generator=gen)
-        total = 0.0
-        for step in progress(range(steps), desc=f"distill epoch {epoch + 1}/{cfg['epochs']}", leave=False):
-            idx = order[step * cfg["batch_size"]:(step + 1) * cfg["batch_size"]]
-            x = augment_batch(augment.to_float(patches[idx], device, True), cfg["augment"], gen, mean, std)
-            with torch.no_grad(), autocast(device, bf16):
-                t_logits = teacher(x)
-            with autocast(device, bf16):
-                s_logits = student(x)
-            target = teacher_targets(t_logits, cfg["temperature"], cfg["signal"], cfg["topk"])
-            loss = kd_loss(s_logits, target, cfg["temperature"], cfg["t2_factor"])
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"distillation loss is {loss.item()} at epoch {epoch + 1}, step {step}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item()
-        curve.append({"epoch": epoch + 1, "train_loss": total / steps})
-        save_state(state_path, {"model": student.state_dict(), "optimizer": opt.state_dict(),
-                                "curve": curve, "epoch": epoch + 1})
+        t0 = epoch_t0 = time.time()
+        first = start_step if epoch == start_epoch else 0
+        if first == 0:
+            loss_sum = 0.0
+        for step in progress(range(first, steps), desc=f"distill epoch {epoch + 1}/{epochs}", leave=False,
+                             initial=first, total=steps):
+            images, idx = inputs.batch(epoch, step)
+            pixels = prepare_pixels(images, device, channels_last, in_chans)
+            try:
+                loss = step_fn(pixels, generator(seed, TAG_AUGMENT, epoch, step), idx)
+            except FloatingPointError as err:
+                raise FloatingPointError(
+                    f"{err} at epoch {epoch + 1}, step {step + 1}/{steps}: stopping; no student.pt or "
+                    f"metrics.json written (lower distill.lr, or try precision fp32; {state_path.name} "
+                    "holds the last good checkpoint)") from None
+            loss_sum += float(loss)
+            if every and (step + 1) % every == 0 and step + 1 < steps:
+                train_time += time.time() - t0
+                t0 = time.time()
+                checkpoint(epoch, step + 1)
+        train_time += time.time() - t0
+        dt = time.time() - epoch_t0
+        point = {"epoch": epoch + 1, "step": (epoch + 1) * steps, "train_loss": loss_sum / steps,
+                 "lr": sched.get_last_lr()[0], "epoch_time_s": round(dt, 3)}
+        if cfg["eval_every"] and (epoch + 1) % cfg["eval_every"] == 0 and epoch + 1 < epochs:
+            ev = evaluate()
+            point.update(test_top1=ev["top1"], test_top5=ev["top5"], agreement=ev["agreement"])
+        curve.append(point)
+        checkpoint(epoch + 1, 0)
 
-    s_logits = predict_logits(student, test.images, mean, std, device, bf16)
-    t_logits = predict_logits(teacher, test.images, mean, std, device, bf16)
-    metrics = accuracy_metrics(s_logits, test.labels, test.num_classes)
-    metrics.update({
-        "teacher_top1": accuracy_metrics(t_logits, test.labels, test.num_classes)["top1"],
-        "agreement": float((s_logits.argmax(1) == t_logits.argmax(1)).float().mean() * 100),
-        "curve": curve,
-        "provenance": provenance(job, scale=job.get("scale"), seed=job["seed"], device=device, started=started),
-    })
-    save_model(out_dir / "student.pt", student, arch=cfg["student"], num_classes=tmeta["num_classes"],
-               in_chans=tmeta["in_chans"], dataset=job["dataset"], mean=list(mean), std=list(std))
-    io.write_json(out_dir / "metrics.json", metrics)
+    last = evaluate()
+    if curve:
+        curve[-1].update(test_top1=last["top1"], test_top5=last["top5"], agreement=last["agreement"])
+    evaluated = [p for p in curve if "test_top1" in p]
+    best = max(evaluated, key=lambda p: p["test_top1"]) if evaluated else None
+    teacher_acc = accuracy_metrics(t_logits, test.labels, test.num_classes)
+    deviations = [CACHE_DEVIATION] if cfg["cache_teacher_logits"] else []
+    metrics: dict[str, Any] = {
+        **last,  # the student at the end of training: what the tables use
+        "last": {"epoch": epochs, "top1": last["top1"], "top5": last["top5"], "agreement": last["agreement"]},
+        "best": ({"epoch": best["epoch"], "top1": best["test_top1"], "top5": best["test_top5"],
+                  "agreement": best["agreement"]} if best else None),
+        "teacher_top1": teacher_acc["top1"], "teacher_top5": teacher_acc["top5"],
+        "teacher_per_class_top1": teacher_acc["per_class_top1"],
+        "classes": tmeta.get("classes"), "dataset": dataset, "student": cfg["student"],
+        "teacher_arch": tmeta.get("arch"), "num_params": param_count(student),
+        "epochs": epochs, "steps": epochs * steps, "steps_per_epoch": steps, "batch_size": bs,
+        "train_samples": epochs * steps * bs, "train_time_s": round(train_time, 3),
+        "train_samples_per_s": round(epochs * steps * bs / train_time, 1) if train_time > 0 else None,
+        "input": input_desc, "train_side": train_side, "test_side": test_side,
+        "bf16": bf16, "channels_last": channels_last, "compiled": cfg["compile"],
+        "deterministic": cfg["deterministic"], "function_matching": not cfg["cache_teacher_logits"],
+        "deviations": deviations, "config": cfg, "curve": curve, "resumes": resumes,
+        "provenance": provenance({**{k: v for k, v in job.items() if k != "input"}, "input": describe_spec(spec),
+                                  "distill": cfg}, scale=job.get("scale"), seed=seed, device=device,
+                                 started=started),
+    }
+    save_model(out_dir / "student.pt", student, arch=cfg["student"], num_classes=num_classes, in_chans=in_chans,
+               dataset=dataset, mean=list(mean), std=list(std), classes=tmeta.get("classes"))
+    io.write_json(out_dir / "metrics.json", metrics)  # the completion marker: written last
     state_path.unlink(missing_ok=True)
     return metrics

@@ -1,6 +1,8 @@
-"""Evaluation on a labelled test set: top-1, top-5, per-class accuracy."""
+"""Evaluation on a labelled test set: top-1, top-5, per-class accuracy, agreement with a teacher."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
@@ -10,13 +12,31 @@ from .runtime import autocast
 
 @torch.no_grad()
 def predict_logits(model: torch.nn.Module, images: torch.Tensor, mean, std, device: torch.device,
-                   bf16: bool, batch_size: int = 1000) -> torch.Tensor:
+                   bf16: bool, batch_size: int = 1000, channels_last: bool = True) -> torch.Tensor:
     """Logits (float32, on the CPU) of `model` for uint8 images (N, C, H, W)."""
     was_training = model.training
     model.eval()
     out = []
     for i in range(0, len(images), batch_size):
-        x = normalize(to_float(images[i:i + batch_size], device, channels_last=True), mean, std)
+        x = normalize(to_float(images[i:i + batch_size], device, channels_last=channels_last), mean, std)
+        with autocast(device, bf16):
+            out.append(model(x).float().cpu())
+    model.train(was_training)
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def predict_dataset(model: torch.nn.Module, dataset, mean, std, device: torch.device, bf16: bool,
+                    batch_size: int = 500, channels_last: bool = True) -> torch.Tensor:
+    """Logits (float32, CPU) for every image of a dataset, in order; streams datasets that are
+    decoded lazily (`iter_batches`), so image folders larger than memory work too."""
+    if isinstance(dataset, torch.Tensor):
+        return predict_logits(model, dataset, mean, std, device, bf16, batch_size, channels_last)
+    was_training = model.training
+    model.eval()
+    out = []
+    for images, _ in dataset.iter_batches(batch_size):
+        x = normalize(to_float(images, device, channels_last=channels_last), mean, std)
         with autocast(device, bf16):
             out.append(model(x).float().cpu())
     model.train(was_training)
@@ -36,6 +56,19 @@ def accuracy_metrics(logits: torch.Tensor, labels: torch.Tensor, num_classes: in
     }
 
 
+def agreement(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> float:
+    """Percentage of images on which student and teacher predict the same top-1 class."""
+    return float((student_logits.argmax(1) == teacher_logits.argmax(1)).float().mean() * 100)
+
+
+def student_metrics(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
+                    num_classes: int) -> dict[str, Any]:
+    """Student accuracy metrics plus its top-1 agreement with the teacher on the same images."""
+    out = accuracy_metrics(student_logits, labels, num_classes)
+    out["agreement"] = agreement(student_logits, teacher_logits)
+    return out
+
+
 def evaluate(model, dataset, mean, std, device, bf16: bool, batch_size: int = 1000) -> dict:
-    logits = predict_logits(model, dataset.images, mean, std, device, bf16, batch_size)
+    logits = predict_dataset(model, dataset, mean, std, device, bf16, batch_size)
     return accuracy_metrics(logits, dataset.labels, dataset.num_classes)
