@@ -264,13 +264,25 @@ def distill(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Any]:
     out_dir = Path(out_dir)
     cfg = resolve_config(job.get("distill"))
     seed = int(job["seed"])
-    if job.get("num_threads"):
-        torch.set_num_threads(int(job["num_threads"]))
     device = select_device(job.get("device") or "auto")
     bf16 = use_bf16(device, job.get("precision") or "auto")
     channels_last = cfg["channels_last"] if cfg["channels_last"] is not None else (bf16 or device.type == "cuda")
-    with deterministic_mode(cfg["deterministic"]):
+    with deterministic_mode(cfg["deterministic"]), num_threads(job.get("num_threads")):
         return _distill(job, out_dir, cfg, seed, device, bf16, channels_last, started)
+
+
+@contextlib.contextmanager
+def num_threads(n: int | None) -> Iterator[None]:
+    """torch CPU threads for the duration (None: leave as is)."""
+    if not n:
+        yield
+        return
+    prev = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
 
 
 def _distill(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: bool, channels_last: bool,
@@ -302,7 +314,7 @@ def _distill(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: boo
     test = _load_test(dataset, job.get("mirror"), int(eval_side or default_input_size(tmeta.get("arch", cfg["student"]))))
     test_side = int(test.load_batch([0]).shape[-1])
     inputs = build_inputs(spec, batch_size=bs, seed=seed, dataset=dataset, mirror=job.get("mirror"),
-                          default_shape=(in_chans, test_side, test_side)).to(device)
+                          default_shape=(in_chans, test_side, test_side), device=device).to(device)
     steps = inputs.steps_per_epoch
     epochs = cfg["epochs"]
     train_side = augment.output_size(aug, int(inputs.shape[-1]))

@@ -2,10 +2,14 @@
 
 `job["input"]` selects them (a JSON-able dict; the default is a patch file at job["patches_path"]):
 
-  {"kind": "patches", "path": P}              a materialised patch set (load_patch_set format:
-                                               uint8 (N, P, P, 3) .npy, read as (N, 3, P, P))
+  {"kind": "patches", "path": P}              a materialised patch set (augprior.patches.load_patch_set:
+                                               patches.npy + patches.json, or a shard folder);
+                                               "num": use only its first num patches
   {"kind": "patches", "on_the_fly": {...}}     fresh patches every step from
-                                               augprior.patches.OnTheFlyPatches(**on_the_fly)
+                                               augprior.patches.OnTheFlyPatches(**on_the_fly):
+                                               image (name/path), spec (PatchSpec dict), seed
+                                               (default: the job seed), engine, geometry, device
+                                               (default: the training device), mirror
   {"kind": "patches", "sampler": obj}          (Python API) any object with
                                                `sample(n, step) -> (n, C, P, P)` tensor: uint8, or
                                                float in pixel units ([0, 1] for images);
@@ -68,33 +72,19 @@ def generator(seed: int, *keys: int) -> torch.Generator:
     return torch.Generator().manual_seed(derive_seed(seed, *keys))
 
 
-def load_patch_file(path: str | os.PathLike) -> torch.Tensor:
-    """A materialised patch set as uint8 (N, 3, P, P): augprior.patches.load_patch_set when the
-    patches package provides it, else the same on-disk format read directly (uint8 (N, P, P, 3) .npy)."""
-    try:
-        from .patches import load_patch_set
-    except ImportError:
-        load_patch_set = None
-    if load_patch_set is not None:
-        out = load_patch_set(path)
-        return out if isinstance(out, torch.Tensor) else torch.as_tensor(np.asarray(out))
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise InputError(f"patch set {path}: no such file")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as err:
-        raise InputError(f"patch set {path}: not a .npy array ({err})") from err
-    if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[3] not in (1, 3):
-        raise InputError(f"patch set {path}: expected uint8 (N, P, P, 3), got {arr.dtype} {arr.shape}")
-    return torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()
+def load_patch_file(path: str | os.PathLike):
+    """A materialised patch set (augprior.patches.load_patch_set): a uint8 (N, 3, P, P) tensor view of
+    a memory map, or a PatchShards object that indexes like one."""
+    from .patches import load_patch_set
+
+    return load_patch_set(path)
 
 
-def _fingerprint_tensor(x: torch.Tensor) -> str:
-    """Cheap identity of an image set: shape, dtype and the bytes of its first and last 64 images."""
-    h = hashlib.sha256(f"{tuple(x.shape)}{x.dtype}".encode())
-    for part in (x[:64], x[-64:]):
-        h.update(part.contiguous().cpu().numpy().tobytes())
+def _fingerprint(images, n: int) -> str:
+    """Cheap identity of an image set: its shape and the bytes of its first and last 64 images."""
+    h = hashlib.sha256(f"{n}{tuple(images.shape[1:])}".encode())
+    for lo, hi in ((0, min(64, n)), (max(0, n - 64), n)):
+        h.update(torch.as_tensor(images[lo:hi]).contiguous().cpu().numpy().tobytes())
     return h.hexdigest()[:16]
 
 
@@ -165,8 +155,8 @@ class IndexedInputs(Inputs):
 
     def describe(self) -> dict[str, Any]:
         out = {"kind": self.kind, "num": self.n, "shape": list(self.shape), **self.info}
-        if isinstance(self.images, torch.Tensor):
-            out["fingerprint"] = _fingerprint_tensor(self.images[:self.n])
+        if not hasattr(self.images, "paths"):  # tensors and patch shards; image folders are named by path
+            out["fingerprint"] = _fingerprint(self.images, self.n)
         return out
 
 
@@ -284,12 +274,14 @@ def describe_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_inputs(spec: dict[str, Any], *, batch_size: int, seed: int, dataset: str | None = None,
-                 mirror: str | os.PathLike | None = None, default_shape: tuple[int, int, int] | None = None) -> Inputs:
-    """The Inputs object of a validated spec (`input_spec`)."""
+                 mirror: str | os.PathLike | None = None, default_shape: tuple[int, int, int] | None = None,
+                 device: torch.device | str = "cpu") -> Inputs:
+    """The Inputs object of a validated spec (`input_spec`); `device` is where on-the-fly patches
+    are rendered (default for their `device` option)."""
     kind = spec["kind"]
     num = int(spec.get("num") or DEFAULT_VIRTUAL_EPOCH)
     if kind in ("patches", "noise_mix"):
-        base = _patch_inputs(spec, batch_size, seed, num)
+        base = _patch_inputs(spec, batch_size, seed, num, mirror, device)
         if kind == "patches":
             return base
         noise = NoiseSampler(spec["noise"], base.shape, derive_seed(seed, TAG_NOISE))
@@ -325,10 +317,10 @@ def build_inputs(spec: dict[str, Any], *, batch_size: int, seed: int, dataset: s
     return SampledInputs(noise, batch_size, num, kind, {})
 
 
-def _patch_inputs(spec: dict[str, Any], batch_size: int, seed: int, num: int) -> Inputs:
+def _patch_inputs(spec: dict[str, Any], batch_size: int, seed: int, num: int, mirror, device) -> Inputs:
     if spec.get("path") is not None:
         images = load_patch_file(spec["path"])
-        if images.dtype != torch.uint8 or images.ndim != 4:
+        if images.dtype != torch.uint8 or len(images.shape) != 4:
             raise InputError(f"patch set {spec['path']}: expected uint8 (N, C, P, P), got {images.dtype} "
                              f"{tuple(images.shape)}")
         n = len(images) if spec.get("num") is None else min(len(images), int(spec["num"]))
@@ -339,6 +331,17 @@ def _patch_inputs(spec: dict[str, Any], batch_size: int, seed: int, num: int) ->
         except ImportError as err:
             raise InputError("input.on_the_fly needs augprior.patches.OnTheFlyPatches, which this version "
                              "of the patches package does not provide") from err
+        from .patches import PatchSpec
+
         kwargs = dict(spec["on_the_fly"])
-        return SampledInputs(OnTheFlyPatches(**kwargs), batch_size, num, "patches", {"on_the_fly": kwargs})
+        if "image" not in kwargs:
+            raise InputError("input.on_the_fly needs image (a source image name or path) and spec (patch spec)")
+        if isinstance(kwargs.get("spec"), dict):
+            kwargs["spec"] = PatchSpec.from_dict(kwargs["spec"])
+        kwargs.setdefault("spec", PatchSpec())
+        kwargs.setdefault("seed", seed)
+        kwargs.setdefault("device", str(device))
+        kwargs.setdefault("mirror", mirror)
+        info = {"on_the_fly": {k: v for k, v in spec["on_the_fly"].items()}}
+        return SampledInputs(OnTheFlyPatches(**kwargs), batch_size, num, "patches", info)
     return SampledInputs(spec["sampler"], batch_size, num, "patches", {})
