@@ -270,27 +270,44 @@ def adjust_saturation(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
 def adjust_hue(x: torch.Tensor, hue: torch.Tensor) -> torch.Tensor:
     """torchvision's PIL adjust_hue: PIL's 8-bit HSV, H += int(hue * 255) (mod 256), back to RGB.
 
-    rgb -> hsv truncates h and s to 8 bits as PIL does; hsv -> rgb uses the branch-free form of
-    PIL's sector table: channel = round(v * (1 - s * clamp(min(k, 4 - k), 0, 1))),
-    k = (n + 6 h) mod 6 with n = 5, 3, 1 for r, g, b (equal to PIL's v, p, q, t cases).
+    Follows Pillow's rgb2hsv / hsv2rgb (Convert.c) step by step, float32 where Pillow uses
+    float and float64 where its expressions promote to double, truncating and rounding where it does.
     """
+    f32, f64 = torch.float32, torch.float64
     r, g, b = x[:, 0], x[:, 1], x[:, 2]
     maxc = torch.maximum(torch.maximum(r, g), b)
     cr = maxc - torch.minimum(torch.minimum(r, g), b)
     gray = cr == 0
     crs = cr.masked_fill(gray, 1.0)
-    # PIL: h = bc - gc | 2 + rc - bc | 4 + gc - rc, with rc = (max - r) / cr etc.
-    h = torch.where(r == maxc, (g - b).div_(crs),
-                    torch.where(g == maxc, (b - r).div_(crs).add_(2.0), (r - g).div_(crs).add_(4.0)))
-    h = h.div_(6.0).add_(1.0).remainder_(1.0).mul_(255.0).floor_().masked_fill_(gray, 0.0)
-    s = cr.div_(maxc.clamp(min=1.0)).mul_(255.0).floor_().mul_(1.0 / 255.0)   # 0 where gray
-    shift = torch.trunc(hue * 255.0).view(-1, 1, 1)
-    hh = h.add_(shift).remainder_(256.0).mul_(6.0 / 255.0)
+    rc, gc, bc = (maxc - r).div_(crs), (maxc - g).div_(crs), (maxc - b).div_(crs)
+    h = torch.where(r == maxc, bc - gc, torch.where(g == maxc, (rc - bc).add_(2.0), (gc - rc).add_(4.0)))
+    h = h.to(f64).div_(6.0).add_(1.0).remainder_(1.0).to(f32)             # fmod in double, stored as float
+    h8 = h.to(f64).mul_(255.0).floor_().masked_fill_(gray, 0.0)           # (int)(h * 255.0)
+    s8 = cr.div_(maxc.clamp(min=1.0)).to(f64).mul_(255.0).floor_()        # (int)(s * 255.0); 0 where gray
+    h8 = h8.add_(torch.trunc(hue.to(f64) * 255.0).view(-1, 1, 1)).remainder_(256.0)
+    hh = h8.mul_(6.0).div_(255.0)                                         # (float)h * 6.0 / 255.0 in double
+    i = hh.floor()
+    fr = (hh - i).to(f32).to(f64)                                         # float f
+    fs = s8.div_(255.0).to(f32).to(f64)                                   # float fs
+    v = maxc.to(f64)
+    p = (1.0 - fs).mul_(v)
+    q = (fs * fr).to(f32).to(f64).neg_().add_(1.0).mul_(v)                # fs * f is a float product
+    t = (1.0 - fr).mul_(fs).neg_().add_(1.0).mul_(v)
+    p, q, t = (torch.floor(y + 0.5).to(f32) for y in (p, q, t))           # round() of a value >= 0
     v = maxc
-    for c, n in enumerate((5.0, 3.0, 1.0)):
-        k = (hh + n).remainder_(6.0)
-        k = torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0)
-        x[:, c] = k.mul_(s).neg_().add_(1.0).mul_(v).add_(0.5).floor_()
+    sector = i.remainder_(6.0)
+    choices = {0: (v, t, p), 1: (q, v, p), 2: (p, v, t), 3: (p, q, v), 4: (t, p, v), 5: (v, p, q)}
+    out_r, out_g, out_b = v.clone(), t.clone(), p.clone()                 # sector 0
+    for k in range(1, 6):
+        m = sector == k
+        cr_, cg_, cb_ = choices[k]
+        out_r = torch.where(m, cr_, out_r)
+        out_g = torch.where(m, cg_, out_g)
+        out_b = torch.where(m, cb_, out_b)
+    zero_s = (s8 == 0)
+    x[:, 0] = torch.where(zero_s, v, out_r)
+    x[:, 1] = torch.where(zero_s, v, out_g)
+    x[:, 2] = torch.where(zero_s, v, out_b)
     return x
 
 
@@ -330,16 +347,18 @@ def color_jitter(x: torch.Tensor, params: PatchParams, spec: PatchSpec) -> torch
 
 def jpeg_roundtrip(x: torch.Tensor, quality: int) -> torch.Tensor:
     """JPEG-encode and decode a uint8 batch (N, 3, P, P) with torchvision.io (batched lists)."""
+    import warnings
+
     from torchvision.io import decode_jpeg, encode_jpeg
 
-    if x.device.type == "cuda":
-        try:
-            enc = encode_jpeg(list(x.contiguous()), quality=quality)
-            dec = decode_jpeg(enc, device=x.device)
-            return torch.stack(dec)
-        except (RuntimeError, NotImplementedError):
-            pass  # no GPU codec in this torchvision build: use the CPU one
-    cpu = x.to("cpu").contiguous()
-    enc = encode_jpeg(list(cpu), quality=quality)
-    dec = decode_jpeg(enc)
-    return torch.stack(dec).to(x.device)
+    with warnings.catch_warnings():
+        # torchvision 0.29 flags its codecs as moving to torchcodec; they are still the libjpeg ones
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if x.device.type == "cuda":
+            try:
+                enc = encode_jpeg(list(x.contiguous()), quality=quality)
+                return torch.stack(decode_jpeg(enc, device=x.device))
+            except (RuntimeError, NotImplementedError):
+                pass  # no GPU codec in this torchvision build: use the CPU one
+        enc = encode_jpeg(list(x.to("cpu").contiguous()), quality=quality)
+        return torch.stack(decode_jpeg(enc)).to(x.device)
