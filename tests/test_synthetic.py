@@ -182,23 +182,36 @@ def test_stylegan_render_size_and_options():
 def test_make_synthetic_set_writes_array_and_metadata(tmp_path):
     out = tmp_path / "sets" / "stylegan.npy"
     meta = make_synthetic_set("stylegan", out, num=5, size=16, seed=3, **SG)
-    assert sorted(p.name for p in out.parent.iterdir()) == ["stylegan.npy", "stylegan.npy.json"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["stylegan.json", "stylegan.npy"]
     arr = np.load(out)
     assert arr.shape == (5, 16, 16, 3) and arr.dtype == np.uint8
     assert np.array_equal(arr, stylegan_images(5, 16, seed=3, **SG))
-    on_disk = json.loads((tmp_path / "sets" / "stylegan.npy.json").read_text())
+    on_disk = json.loads((tmp_path / "sets" / "stylegan.json").read_text())
     assert on_disk == meta
-    for key, value in {"kind": "stylegan", "count": 5, "size": 16, "seed": 3, "shape": [5, 16, 16, 3]}.items():
-        assert meta[key] == value
-    assert meta["params"] == SG and meta["augprior_version"]
+    expected = {"synthetic": "stylegan", "count": 5, "size": 16, "seed": 3, "shape": [5, 16, 16, 3],
+                "format": "augprior-patches/1", "kind": "npy", "layout": "NHWC", "dtype": "uint8"}
+    assert {k: meta[k] for k in expected} == expected
+    assert meta["params"] == SG and meta["augprior_version"] and len(meta["npy_md5"]) == 32
     images, meta2 = load_synthetic_set(out, verify=True)
     assert np.array_equal(images, arr) and meta2 == meta
+
+
+def test_distillation_engine_reads_synthetic_sets(tmp_path):
+    """The set is a patch set: augprior.patches.load_patch_set gives (N, 3, P, P) uint8."""
+    patches_store = pytest.importorskip("augprior.patches.store")
+    assert store.FORMAT == patches_store.FORMAT
+    out = tmp_path / "fractal.npy"
+    make_synthetic_set("fractal", out, num=4, size=16, seed=0, num_categories=2)
+    assert patches_store.meta_path(out) == store.meta_path(out)
+    x = patches_store.load_patch_set(out, verify=True)
+    assert tuple(x.shape) == (4, 3, 16, 16) and x.dtype == torch.uint8
+    assert torch.equal(x.permute(0, 2, 3, 1), torch.from_numpy(np.load(out)))
 
 
 def test_fractal_set_records_codes(tmp_path):
     meta = make_synthetic_set("fractal", tmp_path / "f.npy", num=4, size=16, seed=0, num_categories=2)
     assert len(meta["codes"]) == 2 and meta["search"]["accepted"] == 2
-    assert meta["params"] == {"num_categories": 2}
+    assert meta["params"] == {"num_categories": 2} and meta["source"]["name"] == "synthetic:fractal"
     assert np.load(tmp_path / "f.npy").shape == (4, 16, 16, 3)
 
 
@@ -229,11 +242,15 @@ def test_set_validation(tmp_path):
         make_synthetic_set("noise", tmp_path / "x.npy", num=2, size=16)
     with pytest.raises(ValueError):
         make_synthetic_set("stylegan", tmp_path / "x.npy", num=0, size=16)
+    with pytest.raises(ValueError, match=".npy"):
+        make_synthetic_set("stylegan", tmp_path / "x.bin", num=2, size=16)
     make_synthetic_set("stylegan", tmp_path / "x.npy", num=2, size=16, **SG)
     arr = np.load(tmp_path / "x.npy")
     arr[0, 0, 0, 0] ^= 1
     np.save(tmp_path / "x.npy", arr)
     load_synthetic_set(tmp_path / "x.npy")  # shape check only
-    with pytest.raises(ValueError, match="sha256"):
+    with pytest.raises(ValueError, match="md5"):
         load_synthetic_set(tmp_path / "x.npy", verify=True)
-    assert store.meta_path(tmp_path / "x.npy").name == "x.npy.json"
+    (tmp_path / "x.json").unlink()
+    with pytest.raises(FileNotFoundError, match="incomplete"):
+        load_synthetic_set(tmp_path / "x.npy")

@@ -1,12 +1,18 @@
 """Synthetic image sets as patch-set files the distillation engine reads.
 
-A set is `<out_path>` (normally `.npy`): a uint8 array (N, P, P, 3), the layout of the
-single-image patch sets, plus `<out_path>.json` beside it with what made it (kind, parameters,
-seed, count, size, augprior version, shape, a sha256 of the array bytes). Both are written
-atomically, the array first and the metadata last, each under a temporary name renamed into
-place: a killed or failing job leaves neither file changed nor half-written temporaries behind
-(a crash between the two renames can leave a new array beside the old metadata; the sha256 in
-the metadata tells them apart, see `load_synthetic_set`).
+A set is written exactly like a single-file patch set of augprior.patches (format
+"augprior-patches/1"): `x/name.npy`, a uint8 array (N, P, P, 3), and `x/name.json` beside it,
+so `augprior.patches.load_patch_set` and a distillation job's input
+`{"kind": "patches", "path": "x/name.npy"}` read it unchanged. The metadata carries the patch-set
+keys (format, kind "npy", count, size, shape, dtype, layout, seed, npy_md5, augprior_version,
+wall_time_s) plus what made the images: "synthetic" (fractal | stylegan), "params" (the
+generator's keyword arguments), "source" (a summary in the place where patch sets name their
+source image) and, for fractals, the IFS codes and the code-search statistics.
+
+Writing is atomic: the array and the metadata go to temporary files first; only when both are
+complete is the old metadata removed, the array renamed into place, then the new metadata. A
+failure before that leaves an existing set untouched and no temporary files; a kill during the
+renames leaves an array without metadata, which load_patch_set refuses as incomplete.
 """
 
 from __future__ import annotations
@@ -22,21 +28,21 @@ import numpy as np
 from .. import __version__, io
 
 KINDS = ("fractal", "stylegan")
+FORMAT = "augprior-patches/1"  # = augprior.patches.store.FORMAT (checked by the tests)
 
 
 def meta_path(out_path: str | os.PathLike) -> Path:
-    out_path = Path(out_path)
-    return out_path.with_name(out_path.name + ".json")
+    """The metadata file of a set, as for patch sets: name.npy -> name.json."""
+    return Path(out_path).with_suffix(".json")
 
 
 def generate(kind: str, num: int, size: int, seed: int, **kw: Any) -> tuple[np.ndarray, dict]:
-    """The images of a set and extra metadata (the fractal codes and search statistics)."""
+    """The images of a set and extra metadata (for fractals: the codes and search statistics)."""
     if kind == "fractal":
         from .fractal import fractal_images
 
         images, info = fractal_images(num, size, seed, return_info=True, **kw)
-        extra = {"codes": info["codes"], "search": info["search"], "render_size": info["render_size"]}
-        return images, extra
+        return images, {"codes": info["codes"], "search": info["search"], "render_size": info["render_size"]}
     if kind == "stylegan":
         from .stylegan import stylegan_images
 
@@ -44,57 +50,75 @@ def generate(kind: str, num: int, size: int, seed: int, **kw: Any) -> tuple[np.n
     raise ValueError(f"unknown synthetic kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
+def _md5(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()
+
+
 def make_synthetic_set(kind: str, out_path: str | os.PathLike, num: int, size: int = 32, seed: int = 0,
                        **kw: Any) -> dict[str, Any]:
     """Generate `num` images of `kind` ("fractal" | "stylegan") at `size` px and write the set.
 
-    `kw` go to fractal_images / stylegan_images. Returns the metadata written beside the array.
+    `out_path` must end in .npy (the metadata goes to the same name with .json). `kw` go to
+    fractal_images / stylegan_images. Returns the metadata written.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown synthetic kind {kind!r}; expected one of {', '.join(KINDS)}")
     if num < 1:
         raise ValueError(f"num must be >= 1, got {num}")
-    started = time.time()
     out_path = Path(out_path)
+    if out_path.suffix != ".npy":
+        raise ValueError(f"{out_path}: a synthetic set is one .npy file (plus .json metadata)")
+    started = time.time()
     images, extra = generate(kind, num, size, seed, **kw)
     if images.shape != (num, size, size, 3) or images.dtype != np.uint8:
         raise RuntimeError(f"{kind} generator returned {images.dtype} {images.shape}, expected uint8 "
                            f"{(num, size, size, 3)}")
-    meta = {
-        "kind": kind,
+    params = {k: (str(v) if k == "device" else v) for k, v in kw.items()}
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "kind": "npy",
         "count": int(num),
         "size": int(size),
-        "seed": int(seed),
-        "params": {k: (str(v) if k == "device" else v) for k, v in kw.items()},
         "shape": list(images.shape),
         "dtype": "uint8",
         "layout": "NHWC",
-        "sha256": hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest(),
+        "seed": int(seed),
+        "synthetic": kind,
+        "params": params,
+        "source": {"name": f"synthetic:{kind}", "kind": "synthetic", "generator": kind, "seed": int(seed),
+                   "params": params},
         "augprior_version": __version__,
-        "wall_time_s": None,
         **extra,
     }
     meta_file = meta_path(out_path)
-    # nested atomic writes: the inner (array) is renamed into place first, then the outer
-    # (metadata); an exception before the renames removes both temporary files
+    # nested temporaries: the inner one (array) is renamed first, then the outer (metadata)
     with io.atomic_path(meta_file) as tmp_meta:
         with io.atomic_path(out_path) as tmp:
             with open(tmp, "wb") as f:  # a file object: np.save would append .npy to a bare name
                 np.save(f, images, allow_pickle=False)
                 f.flush()
                 os.fsync(f.fileno())
+            meta["npy_md5"] = _md5(tmp)
             meta["wall_time_s"] = round(time.time() - started, 3)
             io.write_json(tmp_meta, meta)
+            # both files are complete: the old metadata must not vouch for the new array
+            meta_file.unlink(missing_ok=True)
     return meta
 
 
 def load_synthetic_set(path: str | os.PathLike, *, verify: bool = False) -> tuple[np.ndarray, dict]:
     """(uint8 array (N, P, P, 3), metadata) of a set written by make_synthetic_set."""
     path = Path(path)
-    images = np.load(path, allow_pickle=False)
+    if not meta_path(path).is_file():
+        raise FileNotFoundError(f"{path}: its metadata {meta_path(path).name} is missing: the set is incomplete")
     meta = io.read_json(meta_path(path))
+    if verify and _md5(path) != meta.get("npy_md5"):
+        raise ValueError(f"{path}: md5 differs from the one recorded in {meta_path(path).name}")
+    images = np.load(path, allow_pickle=False)
     if list(images.shape) != meta["shape"] or images.dtype != np.uint8:
-        raise ValueError(f"{path}: array {images.dtype} {images.shape} does not match its metadata {meta['shape']}")
-    if verify and hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest() != meta["sha256"]:
-        raise ValueError(f"{path}: array bytes do not match the sha256 in {meta_path(path).name}")
+        raise ValueError(f"{path}: array {images.dtype} {list(images.shape)} does not match its metadata {meta['shape']}")
     return images, meta
