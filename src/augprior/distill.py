@@ -66,6 +66,7 @@ DISTILL_DEFAULTS: dict[str, Any] = {
     "topk": 5,
     "augment": AUGMENT_DEFAULTS,
     "eval_every": 0,              # test-set evaluation every N epochs (0 = only at the end)
+    "eval_subset": None,          # evaluate on the first N test images only (None = all; for ci scale)
     "cache_teacher_logits": False,  # DEVIATION when true: teacher outputs once per un-augmented input
     "checkpoint_every_steps": 0,  # extra mid-epoch checkpoints (0 = only at epoch ends)
     "compile": False,             # torch.compile student and teacher
@@ -73,7 +74,7 @@ DISTILL_DEFAULTS: dict[str, Any] = {
     "deterministic": False,       # torch.use_deterministic_algorithms for the run
 }
 # Options that do not change what is trained: a saved state resumes even when they differ.
-OPERATIONAL_KEYS = ("eval_every", "checkpoint_every_steps", "compile", "channels_last", "deterministic")
+OPERATIONAL_KEYS = ("eval_every", "eval_subset", "checkpoint_every_steps", "compile", "channels_last", "deterministic")
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "cosine", "linear")
 CACHE_DEVIATION = ("cache_teacher_logits: teacher outputs computed once per un-augmented input and "
@@ -106,6 +107,8 @@ def resolve_config(cfg: dict[str, Any] | None) -> dict[str, Any]:
     need("temperature", is_num(out["temperature"]) and out["temperature"] > 0, "a number > 0")
     need("topk", is_int(out["topk"]) and out["topk"] >= 1, "an integer >= 1")
     need("eval_every", is_int(out["eval_every"]) and out["eval_every"] >= 0, "an integer >= 0")
+    need("eval_subset", out["eval_subset"] is None or (is_int(out["eval_subset"]) and out["eval_subset"] >= 1),
+         "null or an integer >= 1")
     need("checkpoint_every_steps", is_int(out["checkpoint_every_steps"]) and out["checkpoint_every_steps"] >= 0,
          "an integer >= 0")
     for key in ("t2_factor", "cache_teacher_logits", "compile", "deterministic"):
@@ -237,6 +240,17 @@ def _load_test(dataset: str, mirror, size: int):
     return load_dataset(dataset, "test", mirror)
 
 
+def _first(dataset, n: int):
+    """The first n images of a test set (in-memory or image-folder dataset)."""
+    if hasattr(dataset, "subset"):
+        return dataset.subset(n)
+    out = copy.copy(dataset)
+    out.paths, out.labels = dataset.paths[:n], dataset.labels[:n]
+    if getattr(out, "_images", None) is not None:
+        out._images = out._images[:n]
+    return out
+
+
 @torch.no_grad()
 def _cache_targets(teacher, inputs: Inputs, cfg, device, bf16, channels_last, in_chans, mean, std,
                    out_side: int) -> torch.Tensor:
@@ -290,6 +304,9 @@ def _distill(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: boo
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     for stale in ("metrics.json", "student.pt"):  # outputs of an earlier run are not this run's
         (out_dir / stale).unlink(missing_ok=True)
+    for name in ("metrics.json", "student.pt", "state.pt"):  # temp files of a killed writer
+        for tmp in out_dir.glob(f".{name}.*.tmp*"):
+            tmp.unlink(missing_ok=True)
 
     teacher, tmeta = load_model(job["teacher_path"], device)
     teacher = teacher.to(memory_format=fmt).eval()
@@ -312,6 +329,8 @@ def _distill(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: boo
 
     eval_side = job.get("image_size") or (aug["rrc_size"] if aug["random_resized_crop"] and aug["rrc_size"] else None)
     test = _load_test(dataset, job.get("mirror"), int(eval_side or default_input_size(tmeta.get("arch", cfg["student"]))))
+    if cfg["eval_subset"]:
+        test = _first(test, cfg["eval_subset"])
     test_side = int(test.load_batch([0]).shape[-1])
     inputs = build_inputs(spec, batch_size=bs, seed=seed, dataset=dataset, mirror=job.get("mirror"),
                           default_shape=(in_chans, test_side, test_side), device=device).to(device)
