@@ -164,13 +164,19 @@ class FastRenderer:
         a[:, 5] -= 1.0
         t = torch.from_numpy(a.astype(np.float32)).to(dev)
         out = torch.empty((n, 3, rows, cols), device=dev, dtype=torch.float32)
+        separable = bool(np.all(A[:, 1] == 0) and np.all(A[:, 3] == 0))
         for lvl in np.unique(level):
             sel = np.flatnonzero(level == lvl)
             ts = t[torch.from_numpy(sel).to(dev)]
-            gx = ts[:, 0].view(-1, 1, 1) * u + ts[:, 1].view(-1, 1, 1) * v + ts[:, 2].view(-1, 1, 1)
-            gy = ts[:, 3].view(-1, 1, 1) * u + ts[:, 4].view(-1, 1, 1) * v + ts[:, 5].view(-1, 1, 1)
-            # all patches of one level in ONE grid_sample call: stack their grids along the height
-            grid = torch.stack([gx, gy], dim=-1).view(1, len(sel) * rows, cols, 2)
+            grid = torch.empty((len(sel), rows, cols, 2), device=dev, dtype=torch.float32)
+            if separable:   # axis-aligned map: x depends on the column only, y on the row only
+                grid[..., 0] = (ts[:, 0].view(-1, 1, 1) * u + ts[:, 2].view(-1, 1, 1))
+                grid[..., 1] = (ts[:, 4].view(-1, 1, 1) * v + ts[:, 5].view(-1, 1, 1))
+            else:
+                grid[..., 0] = ts[:, 0].view(-1, 1, 1) * u + ts[:, 1].view(-1, 1, 1) * v + ts[:, 2].view(-1, 1, 1)
+                grid[..., 1] = ts[:, 3].view(-1, 1, 1) * u + ts[:, 4].view(-1, 1, 1) * v + ts[:, 5].view(-1, 1, 1)
+            # all patches of one level in ONE grid_sample call: their grids stacked along the height
+            grid = grid.view(1, len(sel) * rows, cols, 2)
             sampled = F.grid_sample(self.levels[lvl], grid, mode=mode, padding_mode="border", align_corners=False)
             out[torch.from_numpy(sel).to(dev)] = sampled.view(3, len(sel), rows, cols).transpose(0, 1)
         return out
@@ -225,9 +231,14 @@ class FastRenderer:
 
 def _blur3(x: torch.Tensor, c: float) -> torch.Tensor:
     """Separable [c, 1 - 2c, c] blur with edge replication, (1, 3, H, W)."""
-    k = torch.tensor([c, 1.0 - 2.0 * c, c], dtype=x.dtype, device=x.device)
-    x = F.conv2d(F.pad(x, (1, 1, 0, 0), mode="replicate"), k.view(1, 1, 1, 3).repeat(3, 1, 1, 1), groups=3)
-    return F.conv2d(F.pad(x, (0, 0, 1, 1), mode="replicate"), k.view(1, 1, 3, 1).repeat(3, 1, 1, 1), groups=3)
+    for dim in (3, 2):
+        n = x.shape[dim]
+        if n < 2:
+            continue
+        lo = torch.cat([x.narrow(dim, 0, 1), x.narrow(dim, 0, n - 1)], dim=dim)
+        hi = torch.cat([x.narrow(dim, 1, n - 1), x.narrow(dim, n - 1, 1)], dim=dim)
+        x = (lo + hi).mul_(c).add_(x, alpha=1.0 - 2.0 * c)
+    return x
 
 
 # -- colour, with PIL's 8-bit semantics ------------------------------------------------------
