@@ -7,7 +7,7 @@ the same image. Equal resources: the reference engine runs in one process (it is
 PIL loop, one core), the fast engine with one torch thread; the fast engine's figure with all
 torch threads is printed too. Each figure is the median of --repeats timed runs after a
 warm-up; building the fast engine's pyramid (once per image) is timed separately.
-The last line is `speedup <fast / reference at 32 px>` (fast: default two_pass geometry, 1 thread).
+The last line is `speedup <fast / reference at 32 px>` (fast: default "single" geometry, 1 thread).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                 r = rate(run_fast, n_fast[size], args.repeats)
                 print(f"{size:3d} px  fast {geometry:8s} ({nt} thread{'s' if nt > 1 else ' '})      {r:9.1f} patches/s"
                       f"  = {r / r_ref:6.1f}x reference  (pyramid build {build:.2f} s)")
-                if size == 32 and geometry == "two_pass" and nt == 1:
+                if size == 32 and geometry == "single" and nt == 1:
                     speedup = r / r_ref
         torch.set_num_threads(threads)
     if speedup is None:

@@ -78,7 +78,7 @@ class Producer:
 
     def __init__(self, image: np.ndarray, spec: PatchSpec, seed: int, engine: str = "reference",
                  device: str = "cpu", batch_size: int | None = None, workers: int = 1,
-                 geometry: str = "two_pass"):
+                 geometry: str = "single"):
         arr = check_image(image)
         if engine not in ENGINES:
             raise PatchError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -135,7 +135,7 @@ class Producer:
 
 def generate(image: np.ndarray, spec: PatchSpec, num: int, seed: int = 0, engine: str = "reference",
              device: str = "cpu", batch_size: int | None = None, workers: int = 1,
-             geometry: str = "two_pass") -> np.ndarray:
+             geometry: str = "single") -> np.ndarray:
     """`num` patches of `image` (RGB uint8 H x W x 3): uint8 array (num, P, P, 3).
 
     Patch i depends only on (image, spec, seed, i): any batch size or worker count gives the

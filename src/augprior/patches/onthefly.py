@@ -23,7 +23,7 @@ from .spec import PatchError, PatchSpec
 
 class OnTheFlyPatches:
     def __init__(self, image: Any, spec: PatchSpec, seed: int = 0, device: str | torch.device = "cpu",
-                 engine: str = "fast", geometry: str = "two_pass", mirror: str | os.PathLike | None = None,
+                 engine: str = "fast", geometry: str = "single", mirror: str | os.PathLike | None = None,
                  md5: str | None = None):
         from ..images import SourceImage, load_source
 

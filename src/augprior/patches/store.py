@@ -69,7 +69,7 @@ def _resolve_source(image: Any, mirror: Any, md5: str | None):
 def make_patch_set(image: Any, out: str | os.PathLike, spec: PatchSpec, num: int, seed: int = 0,
                    engine: str = "reference", mirror: str | os.PathLike | None = None,
                    md5: str | None = None, *, device: str = "cpu", batch_size: int | None = None,
-                   workers: int = 1, geometry: str = "two_pass", shard_size: int | None = None,
+                   workers: int = 1, geometry: str = "single", shard_size: int | None = None,
                    progress: bool = True) -> dict[str, Any]:
     """Generate `num` patches of `image` and store them at `out`; returns the metadata dict.
 
