@@ -1,0 +1,517 @@
+"""Zero-shot knowledge transfer with an adversarial generator ("ZeroSKD", Table 2; Micaelli &
+Storkey, NeurIPS 2019, "Zero-shot Knowledge Transfer via Adversarial Belief Matching").
+
+No real or patch images: a generator G maps noise z ~ N(0, I) to images, trained to make the
+student disagree with the teacher; the student is trained to agree with the teacher on G's images.
+As the authors' public code (polo5/ZeroShotKnowledgeTransfer, CIFAR-10 script) does, per iteration:
+  1. z: a fresh batch (batch_size x z_dim) of N(0, 1).
+  2. n_g generator steps on x = G(z): loss_G = -KL(p_T || p_S), Adam (lr_g), gradient norm
+     clipped to 5; student and G in train mode (batch-norm batch statistics), teacher in eval mode.
+  3. n_s student steps on the same x = G(z) (G fixed meanwhile; teacher outputs computed once):
+     loss_S = KL(p_T || p_S) + beta * sum_g mean((a_S^g - a_T^g)^2), Adam (lr_s), gradient norm
+     clipped to 5. a^g: the spatial attention map of group g's output (the 3 groups of a WRN /
+     CIFAR ResNet; Zagoruyko & Komodakis' attention transfer): mean over channels of the squared
+     activations, flattened and L2-normalised per image.
+  4. both learning rates follow cosine annealing over `iterations` (stepped once per iteration).
+p = softmax(logits / T) with T = `temperature` (1 in the paper). The KL is averaged as the
+official code's `F.kl_div(..., reduction="mean")` of its PyTorch version: over batch AND classes
+(= the per-image KL / num_classes; `kl_reduction="elementwise"`); beta = 250 is calibrated to that
+scale. `kl_reduction="batchmean"` gives the per-image KL instead.
+Paper / code defaults (CIFAR-10): 80K iterations, batch 128, n_g = 1, n_s = 10, z_dim 100,
+lr_g 1e-3, lr_s 2e-3, beta 250, T 1. Teacher WRN-40-2 -> student WRN-40-1 is one of the paper's pairs.
+
+Generator (the code's CIFAR generator): z -> Linear(z_dim, 128 * (S/4)^2) -> (128, S/4, S/4)
+-> BN -> [nearest 2x upsample -> 3x3 conv 128 -> BN -> LeakyReLU 0.2] -> [upsample -> conv 64 ->
+BN -> LeakyReLU] -> 3x3 conv to the image channels -> BN (affine). Its output goes to the
+networks as it is (it lives in their normalised input space).
+
+Entry point `zeroskd(job, out_dir, test_set=None) -> metrics`. The job dict:
+  teacher_path   model file written by augprior.checkpoint.save_model (e.g. the teacher trainer's model.pt)
+  dataset        test set for the final evaluation (default: the one recorded in the teacher file);
+                 `test_set=` (anything augprior.evaluate.predict_dataset takes, with .labels and
+                 .num_classes) replaces it, e.g. in tests
+  seed, scale, device (auto|cpu|cuda[:N]), precision (auto|bf16|fp32), mirror, num_threads
+  zeroskd        options of ZEROSKD_DEFAULTS (missing keys take the paper's values)
+Outputs in out_dir, all written atomically: student.pt (save_model format), generator.pt (its
+state dict and config) and metrics.json (written last: the completion marker). state.pt holds the
+full training state every `checkpoint_every` iterations; a rerun resumes from it and ends
+identical to an uninterrupted run (z of iteration i is a pure function of (seed, i)).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .. import data, io
+from ..checkpoint import load_model, load_state, rng_state, save_model, save_state, set_rng_state
+from ..evaluate import accuracy_metrics, predict_dataset, student_metrics
+from ..models import build_model, param_count
+from ..provenance import params_hash, provenance
+from ..runtime import autocast, progress, select_device, use_bf16
+
+STATE_VERSION = 1
+TAG_Z = 0x25D  # stream of the per-iteration noise batches
+
+ZEROSKD_DEFAULTS: dict[str, Any] = {
+    "student": "wrn40_1",
+    "iterations": 80_000,     # pseudo batches (outer iterations)
+    "batch_size": 128,
+    "n_g": 1,                 # generator steps per iteration
+    "n_s": 10,                # student steps per iteration (same images)
+    "lr_g": 1e-3,
+    "lr_s": 2e-3,
+    "beta": 250.0,            # attention-transfer weight (0 = off)
+    "z_dim": 100,
+    "temperature": 1.0,
+    "kl_reduction": "elementwise",  # elementwise (official code: mean over batch and classes) | batchmean
+    "grad_clip": 5.0,         # max gradient norm, generator and student (0 = off)
+    "lr_schedule": "cosine",  # cosine (paper) | constant
+    "log_every": 0,           # curve point every N iterations (0 = iterations // 100, as the official code)
+    "eval_every": 0,          # test-set evaluation every N iterations (0 = only at the end)
+    "eval_subset": None,      # evaluate on the first N test images only (None = all)
+    "checkpoint_every": 1000,  # iterations between state.pt checkpoints (0 = never)
+}
+# options that do not change what is trained: a saved state resumes even when they differ
+OPERATIONAL_KEYS = ("log_every", "eval_every", "eval_subset", "checkpoint_every")
+KL_REDUCTIONS = ("elementwise", "batchmean")
+SCHEDULES = ("cosine", "constant")
+
+
+def resolve_config(cfg: dict[str, Any] | None) -> dict[str, Any]:
+    """ZEROSKD_DEFAULTS overridden by `cfg`, validated; raises ValueError naming the bad key."""
+    cfg = dict(cfg or {})
+    unknown = sorted(set(cfg) - set(ZEROSKD_DEFAULTS))
+    if unknown:
+        raise ValueError(f"zeroskd: unknown key(s) {', '.join(unknown)}; known: {', '.join(ZEROSKD_DEFAULTS)}")
+    out = {**ZEROSKD_DEFAULTS, **cfg}
+    is_int = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+    is_num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+    checks = {
+        "student": (isinstance(out["student"], str) and out["student"] != "", "an architecture name"),
+        "iterations": (is_int(out["iterations"]) and out["iterations"] >= 1, "an integer >= 1"),
+        "batch_size": (is_int(out["batch_size"]) and out["batch_size"] >= 2, "an integer >= 2 (batch norm)"),
+        "n_g": (is_int(out["n_g"]) and out["n_g"] >= 0, "an integer >= 0"),
+        "n_s": (is_int(out["n_s"]) and out["n_s"] >= 1, "an integer >= 1"),
+        "lr_g": (is_num(out["lr_g"]) and out["lr_g"] > 0, "a number > 0"),
+        "lr_s": (is_num(out["lr_s"]) and out["lr_s"] > 0, "a number > 0"),
+        "beta": (is_num(out["beta"]) and out["beta"] >= 0, "a number >= 0"),
+        "z_dim": (is_int(out["z_dim"]) and out["z_dim"] >= 1, "an integer >= 1"),
+        "temperature": (is_num(out["temperature"]) and out["temperature"] > 0, "a number > 0"),
+        "kl_reduction": (out["kl_reduction"] in KL_REDUCTIONS, " or ".join(KL_REDUCTIONS)),
+        "grad_clip": (is_num(out["grad_clip"]) and out["grad_clip"] >= 0, "a number >= 0"),
+        "lr_schedule": (out["lr_schedule"] in SCHEDULES, " or ".join(SCHEDULES)),
+        "log_every": (is_int(out["log_every"]) and out["log_every"] >= 0, "an integer >= 0"),
+        "eval_every": (is_int(out["eval_every"]) and out["eval_every"] >= 0, "an integer >= 0"),
+        "eval_subset": (out["eval_subset"] is None or (is_int(out["eval_subset"]) and out["eval_subset"] >= 1),
+                        "null or an integer >= 1"),
+        "checkpoint_every": (is_int(out["checkpoint_every"]) and out["checkpoint_every"] >= 0, "an integer >= 0"),
+    }
+    for key, (ok, what) in checks.items():
+        if not ok:
+            raise ValueError(f"zeroskd.{key} must be {what}, not {out[key]!r}")
+    return out
+
+
+# ----------------------------------------------------------------------------- the networks
+
+class Generator(nn.Module):
+    """The zero-shot KT generator (CIFAR version of the official code), for img_size divisible by 4."""
+
+    def __init__(self, z_dim: int = 100, img_size: int = 32, channels: int = 3):
+        super().__init__()
+        if img_size % 4:
+            raise ValueError(f"generator image size must be divisible by 4, got {img_size}")
+        s = img_size // 4
+        self.z_dim, self.img_size, self.channels = z_dim, img_size, channels
+        self.fc = nn.Linear(z_dim, 128 * s * s)
+        self.body = nn.Sequential(
+            nn.BatchNorm2d(128),
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(128, 128, 3, 1, 1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2, inplace=True),
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(128, 64, 3, 1, 1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(64, channels, 3, 1, 1),
+            nn.BatchNorm2d(channels, affine=True),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        s = self.img_size // 4
+        return self.body(self.fc(z).view(-1, 128, s, s))
+
+
+def attention_groups(model: nn.Module) -> list[nn.Module]:
+    """The last block of each group of a WRN / CIFAR ResNet (`model.blocks`, an nn.Sequential of
+    blocks with a `conv1`): a group starts where a block changes the stride or the width."""
+    blocks = getattr(model, "blocks", None)
+    if not isinstance(blocks, nn.Sequential) or not all(hasattr(b, "conv1") for b in blocks):
+        raise ValueError(f"attention transfer needs a WRN / CIFAR ResNet with .blocks (got {type(model).__name__}); "
+                         "set zeroskd.beta to 0 for other architectures")
+    ends = []
+    for i, block in enumerate(blocks):
+        conv = block.conv1
+        if i > 0 and (tuple(conv.stride) != (1, 1) or conv.in_channels != conv.out_channels):
+            ends.append(blocks[i - 1])
+    ends.append(blocks[-1])
+    return ends
+
+
+class FeatureTap:
+    """Forward hooks that collect the outputs of `modules` during forward passes while `active`."""
+
+    def __init__(self, modules: list[nn.Module]):
+        self.outputs: list[torch.Tensor] = []
+        self.active = False
+        self._handles = [m.register_forward_hook(self._hook) for m in modules]
+
+    def _hook(self, _module, _inputs, output) -> None:
+        if self.active:
+            self.outputs.append(output)
+
+    def take(self) -> list[torch.Tensor]:
+        out, self.outputs = self.outputs, []
+        return out
+
+    def remove(self) -> None:
+        for h in self._handles:
+            h.remove()
+
+
+def attention_map(x: torch.Tensor) -> torch.Tensor:
+    """Spatial attention (B, H*W): channel mean of squared activations, L2-normalised per image."""
+    return F.normalize(x.float().pow(2).mean(1).flatten(1), dim=1)
+
+
+def attention_loss(student_feats: list[torch.Tensor], teacher_feats: list[torch.Tensor]) -> torch.Tensor:
+    """Sum over groups of mean((a_S - a_T)^2)."""
+    if len(student_feats) != len(teacher_feats):
+        raise ValueError(f"student has {len(student_feats)} attention groups, teacher {len(teacher_feats)}")
+    total = torch.zeros((), device=student_feats[0].device)
+    for s, t in zip(student_feats, teacher_feats):
+        if s.shape[-2:] != t.shape[-2:]:
+            raise ValueError(f"attention maps differ in size: student {tuple(s.shape[-2:])}, teacher "
+                             f"{tuple(t.shape[-2:])}; use a student of the teacher's family or beta = 0")
+        total = total + (attention_map(s) - attention_map(t)).pow(2).mean()
+    return total
+
+
+def kl_divergence(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float,
+                  reduction: str = "elementwise") -> torch.Tensor:
+    """KL(softmax(t / T) || softmax(s / T)) in float32, averaged as `reduction` says (module docstring)."""
+    log_p = F.log_softmax(student_logits.float() / temperature, dim=1)
+    q = F.softmax(teacher_logits.float() / temperature, dim=1)
+    kl = F.kl_div(log_p, q, reduction="sum") / student_logits.shape[0]
+    return kl / student_logits.shape[1] if reduction == "elementwise" else kl
+
+
+# ----------------------------------------------------------------------------- one iteration
+
+class ZeroShotStep:
+    """One outer iteration: n_g generator steps, then n_s student steps on the same z.
+
+    Returns a dict of float statistics: gen_kl (KL at the generator's first step, i.e. the
+    student's disagreement with the teacher on fresh generated images), gen_agreement (top-1
+    agreement there, in %), student_kl_first / student_kl_last (KL at the first / last student
+    step), at_loss (attention term at the last student step, before beta) and student_loss.
+    Raises FloatingPointError on a NaN or infinite loss, before the update.
+    """
+
+    def __init__(self, teacher: nn.Module, student: nn.Module, gen: Generator, opt_g, opt_s, cfg: dict[str, Any],
+                 *, device: torch.device, bf16: bool):
+        self.teacher, self.student, self.gen = teacher, student, gen
+        self.opt_g, self.opt_s, self.cfg = opt_g, opt_s, cfg
+        self.device, self.bf16 = device, bf16
+        self.use_at = cfg["beta"] > 0
+        self.t_tap = FeatureTap(attention_groups(teacher)) if self.use_at else None
+        self.s_tap = FeatureTap(attention_groups(student)) if self.use_at else None
+
+    def _kl(self, s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return kl_divergence(s, t, self.cfg["temperature"], self.cfg["kl_reduction"])
+
+    def _clip(self, module: nn.Module) -> None:
+        if self.cfg["grad_clip"]:
+            torch.nn.utils.clip_grad_norm_(module.parameters(), self.cfg["grad_clip"])
+
+    @staticmethod
+    def _check(loss: torch.Tensor, what: str) -> None:
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"{what} loss is {float(loss.detach())}")
+
+    @contextlib.contextmanager
+    def _tapping(self) -> Iterator[None]:
+        """Record the attention groups' outputs for the duration (not during evaluation)."""
+        taps = [t for t in (self.t_tap, self.s_tap) if t is not None]
+        for tap in taps:
+            tap.active, tap.outputs = True, []
+        try:
+            yield
+        finally:
+            for tap in taps:
+                tap.active, tap.outputs = False, []
+
+    def generator_step(self, z: torch.Tensor) -> tuple[float, float]:
+        """One step maximising KL(teacher || student) on G(z); returns (KL before the step, agreement %)."""
+        with self._tapping():
+            return self._generator_step(z)
+
+    def _generator_step(self, z: torch.Tensor) -> tuple[float, float]:
+        x = self.gen(z)
+        with autocast(self.device, self.bf16):
+            s = self.student(x)
+            t = self.teacher(x)
+        if self.use_at:  # the generator's loss does not use the attention maps
+            self.s_tap.take()
+            self.t_tap.take()
+        kl = self._kl(s, t)
+        loss = -kl
+        self._check(loss, "generator")
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward(inputs=list(self.gen.parameters()))  # no gradients for the student here
+        self._clip(self.gen)
+        self.opt_g.step()
+        agree = float((s.argmax(1) == t.argmax(1)).float().mean() * 100)
+        return float(kl.detach()), agree
+
+    def student_steps(self, z: torch.Tensor) -> dict[str, float]:
+        """n_s steps minimising KL + beta * attention loss on G(z) (G fixed)."""
+        with self._tapping():
+            return self._student_steps(z)
+
+    def _student_steps(self, z: torch.Tensor) -> dict[str, float]:
+        cfg = self.cfg
+        with torch.no_grad():
+            x = self.gen(z)
+            with autocast(self.device, self.bf16):
+                t_logits = self.teacher(x)
+            t_feats = self.t_tap.take() if self.use_at else []
+        out: dict[str, float] = {}
+        for i in range(cfg["n_s"]):
+            with autocast(self.device, self.bf16):
+                s_logits = self.student(x)
+            kl = self._kl(s_logits, t_logits)
+            at = attention_loss(self.s_tap.take(), t_feats) if self.use_at else torch.zeros((), device=kl.device)
+            loss = kl + cfg["beta"] * at
+            self._check(loss, "student")
+            self.opt_s.zero_grad(set_to_none=True)
+            loss.backward()
+            self._clip(self.student)
+            self.opt_s.step()
+            if i == 0:
+                out["student_kl_first"] = float(kl.detach())
+        out.update(student_kl_last=float(kl.detach()), at_loss=float(at.detach()), student_loss=float(loss.detach()))
+        return out
+
+    def __call__(self, z: torch.Tensor) -> dict[str, float]:
+        self.gen.train()
+        self.student.train()
+        stats: dict[str, float] = {}
+        for j in range(self.cfg["n_g"]):
+            kl, agree = self.generator_step(z)
+            if j == 0:
+                stats.update(gen_kl=kl, gen_agreement=agree)
+        stats.update(self.student_steps(z))
+        return stats
+
+    def close(self) -> None:
+        for tap in (self.t_tap, self.s_tap):
+            if tap is not None:
+                tap.remove()
+
+
+# ----------------------------------------------------------------------------- the run
+
+@contextlib.contextmanager
+def _num_threads(n: int | None) -> Iterator[None]:
+    if not n:
+        yield
+        return
+    prev = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
+
+
+def noise_batch(seed: int, iteration: int, batch_size: int, z_dim: int) -> torch.Tensor:
+    """z of an iteration: a pure function of (seed, iteration) (drawn on the CPU)."""
+    from ..inputs import generator
+
+    return torch.randn(batch_size, z_dim, generator=generator(seed, TAG_Z, iteration))
+
+
+def _cosine(total: int):
+    return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+
+
+def _first(dataset, n: int):
+    if hasattr(dataset, "subset"):
+        return dataset.subset(n)
+    out = copy.copy(dataset)
+    out.paths, out.labels = dataset.paths[:n], dataset.labels[:n]
+    return out
+
+
+def zeroskd(job: dict[str, Any], out_dir: str | os.PathLike, *, test_set=None) -> dict[str, Any]:
+    """Train a student from the teacher at job["teacher_path"] with an adversarial generator only
+    (see the module docstring). Writes out_dir/student.pt, generator.pt, metrics.json."""
+    started = time.time()
+    cfg = resolve_config(job.get("zeroskd"))
+    device = select_device(job.get("device") or "auto")
+    bf16 = use_bf16(device, job.get("precision") or "auto")
+    with _num_threads(job.get("num_threads")):
+        return _run(job, Path(out_dir), cfg, int(job["seed"]), device, bf16, started, test_set)
+
+
+def _run(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: bool, started: float,
+         test_set) -> dict[str, Any]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("metrics.json", "student.pt", "generator.pt"):  # an earlier run's outputs are not this run's
+        (out_dir / stale).unlink(missing_ok=True)
+    for name in ("metrics.json", "student.pt", "generator.pt", "state.pt"):  # temp files of a killed writer
+        for tmp in out_dir.glob(f".{name}.*.tmp*"):
+            tmp.unlink(missing_ok=True)
+
+    teacher, tmeta = load_model(job["teacher_path"], device)
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    num_classes, in_chans = int(tmeta["num_classes"]), int(tmeta["in_chans"])
+    dataset = job.get("dataset") or tmeta.get("dataset")
+    if "mean" in tmeta and "std" in tmeta:
+        mean, std = tuple(tmeta["mean"]), tuple(tmeta["std"])
+    else:
+        from ..datasets import normalization
+
+        mean, std = normalization(dataset)
+    if test_set is None:
+        if not dataset:
+            raise ValueError("job['dataset'] is missing and the teacher file records no dataset")
+        from ..datasets import load_dataset
+
+        test_set = load_dataset(dataset, "test", job.get("mirror"))
+    if cfg["eval_subset"]:
+        test_set = _first(test_set, cfg["eval_subset"])
+    side = int(test_set.load_batch([0]).shape[-1]) if hasattr(test_set, "load_batch") else int(test_set.images.shape[-1])
+
+    channels_last = bf16 or device.type == "cuda"  # measured faster there (as augprior.distill)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    teacher = teacher.to(memory_format=fmt)
+    torch.manual_seed(seed)
+    student = build_model(cfg["student"], num_classes, in_chans).to(device, memory_format=fmt).train()
+    gen = Generator(cfg["z_dim"], side, in_chans).to(device, memory_format=fmt).train()
+    opt_s = torch.optim.Adam(student.parameters(), lr=cfg["lr_s"])
+    opt_g = torch.optim.Adam(gen.parameters(), lr=cfg["lr_g"])
+    total = cfg["iterations"]
+    lam = _cosine(total) if cfg["lr_schedule"] == "cosine" else (lambda step: 1.0)
+    sched_s = torch.optim.lr_scheduler.LambdaLR(opt_s, lam)
+    sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, lam)
+    step_fn = ZeroShotStep(teacher, student, gen, opt_g, opt_s, cfg, device=device, bf16=bf16)
+
+    fingerprint = params_hash({"version": STATE_VERSION, "seed": seed, "teacher_md5": data.md5sum(job["teacher_path"]),
+                               "side": side, "zeroskd": {k: v for k, v in cfg.items() if k not in OPERATIONAL_KEYS}})
+    state_path = out_dir / "state.pt"
+    curve: list[dict[str, Any]] = []
+    start, train_time, resumes, window = 0, 0.0, [], []
+    if (state := load_state(state_path)) is not None:
+        if state.get("version") != STATE_VERSION or state.get("fingerprint") != fingerprint:
+            raise RuntimeError(f"{state_path} belongs to a different ZeroSKD job or code version "
+                               f"(fingerprint {state.get('fingerprint')} vs {fingerprint}); "
+                               "delete it to start over, or use another output folder")
+        student.load_state_dict(state["student"])
+        gen.load_state_dict(state["generator"])
+        opt_s.load_state_dict(state["opt_s"])
+        opt_g.load_state_dict(state["opt_g"])
+        sched_s.load_state_dict(state["sched_s"])
+        sched_g.load_state_dict(state["sched_g"])
+        set_rng_state(state["rng"])
+        start, curve, window = state["iteration"], state["curve"], state["window"]
+        train_time, resumes = state["train_time_s"], [*state["resumes"], {"iteration": state["iteration"]}]
+        print(f"resuming ZeroSKD from {state_path} at iteration {start}/{total}", flush=True)
+
+    def checkpoint(iteration: int) -> None:
+        save_state(state_path, {"version": STATE_VERSION, "fingerprint": fingerprint, "iteration": iteration,
+                                "student": student.state_dict(), "generator": gen.state_dict(),
+                                "opt_s": opt_s.state_dict(), "opt_g": opt_g.state_dict(),
+                                "sched_s": sched_s.state_dict(), "sched_g": sched_g.state_dict(),
+                                "rng": rng_state(), "curve": curve, "window": window,
+                                "train_time_s": train_time, "resumes": resumes})
+
+    t_logits = None
+
+    def evaluate() -> dict[str, Any]:
+        nonlocal t_logits
+        if t_logits is None:
+            t_logits = predict_dataset(teacher, test_set, mean, std, device, bf16, channels_last=channels_last)
+        s_logits = predict_dataset(student, test_set, mean, std, device, bf16, channels_last=channels_last)
+        return student_metrics(s_logits, t_logits, test_set.labels, test_set.num_classes)
+
+    log_every = cfg["log_every"] or max(1, total // 100)
+    t0 = time.time()
+    try:
+        for it in progress(range(start, total), desc="zeroskd", initial=start, total=total):
+            z = noise_batch(seed, it, cfg["batch_size"], cfg["z_dim"]).to(device)
+            try:
+                stats = step_fn(z)
+            except FloatingPointError as err:
+                raise FloatingPointError(
+                    f"ZeroSKD: {err} at iteration {it + 1}/{total}: stopping; no student.pt or metrics.json "
+                    f"written (lower zeroskd.lr_g / lr_s, or try precision fp32; {state_path.name} holds the "
+                    "last good checkpoint)") from None
+            sched_s.step()
+            sched_g.step()
+            window.append(stats)
+            done = it + 1
+            if done % log_every == 0 or done == total:
+                point = {"iteration": done, "lr_s": sched_s.get_last_lr()[0], "lr_g": sched_g.get_last_lr()[0],
+                         **{k: sum(s[k] for s in window if k in s) / max(1, sum(k in s for s in window))
+                            for k in window[0]}}
+                window = []
+                if cfg["eval_every"] and done % cfg["eval_every"] == 0 and done < total:
+                    ev = evaluate()
+                    point.update(test_top1=ev["top1"], test_top5=ev["top5"], agreement=ev["agreement"])
+                curve.append(point)
+            if cfg["checkpoint_every"] and done % cfg["checkpoint_every"] == 0 and done < total:
+                train_time += time.time() - t0
+                t0 = time.time()
+                checkpoint(done)
+        train_time += time.time() - t0
+    finally:
+        step_fn.close()
+
+    last = evaluate()
+    if curve:
+        curve[-1].update(test_top1=last["top1"], test_top5=last["top5"], agreement=last["agreement"])
+    teacher_acc = accuracy_metrics(t_logits, test_set.labels, test_set.num_classes)
+    ran = total - start
+    metrics: dict[str, Any] = {
+        **last,
+        "teacher_top1": teacher_acc["top1"], "teacher_top5": teacher_acc["top5"],
+        "teacher_per_class_top1": teacher_acc["per_class_top1"],
+        "method": "zeroskd", "classes": tmeta.get("classes"), "dataset": dataset, "student": cfg["student"],
+        "teacher_arch": tmeta.get("arch"), "num_params": param_count(student), "generator_params": param_count(gen),
+        "iterations": total, "batch_size": cfg["batch_size"], "image_side": side,
+        "generated_images": total * cfg["batch_size"],
+        "train_time_s": round(train_time, 3),
+        "iterations_per_s": round(ran / train_time, 4) if train_time > 0 and ran > 0 else None,
+        "bf16": bf16, "channels_last": channels_last, "config": cfg, "curve": curve, "resumes": resumes,
+        "provenance": provenance({**job, "zeroskd": cfg}, scale=job.get("scale"), seed=seed, device=device,
+                                 started=started),
+    }
+    save_model(out_dir / "student.pt", student, arch=cfg["student"], num_classes=num_classes, in_chans=in_chans,
+               dataset=dataset, mean=list(mean), std=list(std), classes=tmeta.get("classes"))
+    with io.atomic_path(out_dir / "generator.pt") as tmp:
+        torch.save({"state_dict": {k: v.detach().cpu() for k, v in gen.state_dict().items()},
+                    "z_dim": cfg["z_dim"], "img_size": side, "channels": in_chans}, tmp)
+    io.write_json(out_dir / "metrics.json", metrics)  # the completion marker: written last
+    state_path.unlink(missing_ok=True)
+    return metrics
