@@ -231,6 +231,16 @@ def test_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):
         zeroskd(_job(teacher_path, checkpoint_every=3, lr_s=1e-3), out, test_set=test)
 
 
+def test_package_level_call(tmp_path):
+    """`from augprior.synthetic import zeroskd; zeroskd(job, out_dir)` (the workflow script's form)."""
+    from augprior import synthetic
+
+    assert synthetic.zeroskd is zs_pkg and zs_pkg.Generator is Generator
+    teacher_path, test = _toy(tmp_path)
+    m = synthetic.zeroskd(_job(teacher_path, iterations=1, n_s=1), tmp_path / "out", test_set=test)
+    assert m["iterations"] == 1 and (tmp_path / "out" / "metrics.json").is_file()
+
+
 def test_nan_loss_stops_with_a_clear_error(tmp_path):
     teacher_path, test = _toy(tmp_path)
     blob = torch.load(teacher_path, weights_only=True)

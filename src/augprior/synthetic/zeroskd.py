@@ -44,7 +44,9 @@ import contextlib
 import copy
 import math
 import os
+import sys
 import time
+import types
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -515,3 +517,14 @@ def _run(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: bool, s
     io.write_json(out_dir / "metrics.json", metrics)  # the completion marker: written last
     state_path.unlink(missing_ok=True)
     return metrics
+
+
+class _CallableModule(types.ModuleType):
+    """This module is callable: `from augprior.synthetic import zeroskd; zeroskd(job, out_dir)` runs
+    `zeroskd.zeroskd`, while `zeroskd.Generator` etc. stay reachable (no function/module shadowing)."""
+
+    def __call__(self, job: dict[str, Any], out_dir: str | os.PathLike, **kwargs: Any) -> dict[str, Any]:
+        return zeroskd(job, out_dir, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
