@@ -1,9 +1,10 @@
 # augprior: regenerate the tables of "The Augmented Image Prior" (Asano & Saeed, ICLR 2023).
 #   snakemake --cores 8 paper_tables/table3.csv                 (scale from params.yaml)
+#   snakemake --cores 8                                         (every table and figure)
 #   snakemake --cores 2 --config scale=ci paper_tables/table3.csv
 # Wiring only: every job is described by augprior.experiments.Plan and run by the library.
 from augprior import config as params_config
-from augprior.experiments import Plan
+from augprior.experiments import FIGURES, TABLES, Plan
 
 configfile: "params.yaml"
 
@@ -22,6 +23,8 @@ include: "workflow/rules/tables.smk"
 
 
 rule all:
+    """Every small-scale table and figure."""
     default_target: True
     input:
-        "paper_tables/table3.csv",
+        expand("paper_tables/{name}.csv", name=TABLES),
+        expand("paper_tables/{name}.png", name=FIGURES),

@@ -19,7 +19,22 @@ def test_paper_values_are_the_base(repo):
     assert (p["patches"]["num"], p["patches"]["size"]) == (50000, 32)
     d = p["distill"]
     assert (d["lr"], d["batch_size"], d["epochs"], d["temperature"]) == (0.001, 512, 1000, 8.0)
-    assert d["augment"] == {"hflip": True, "random_crop": True, "mixup": False, "cutmix": True, "cutmix_beta": 0.25}
+    a = d["augment"]
+    assert (a["hflip"], a["random_crop"], a["crop_padding"], a["mixup"], a["cutmix"], a["cutmix_beta"]) == \
+        (True, True, 4, False, True, 0.25)
+
+
+def test_params_yaml_matches_the_engine_defaults(repo):
+    """params.yaml spells out every distillation option; its paper values are the engine's defaults."""
+    from augprior.distill import DISTILL_DEFAULTS
+
+    d = config.load(repo / "params.yaml", {"scale": "paper"})["distill"]
+    assert set(d) == set(DISTILL_DEFAULTS)
+    for key, default in DISTILL_DEFAULTS.items():
+        if key == "augment":
+            assert {k: (list(v) if isinstance(v, tuple) else v) for k, v in default.items()} == d["augment"]
+        else:
+            assert d[key] == default, key
 
 
 def test_ci_scale_overrides_are_merged_not_replaced(repo):

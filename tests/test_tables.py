@@ -6,9 +6,9 @@ from augprior import config, io, tables
 from augprior.experiments import Plan
 
 
-def _cells(repo, seeds=1):
-    plan = Plan(config.load(repo / "params.yaml", {"scale": "ci", "table3.seeds": seeds}))
-    return plan.table3()
+def _cells(repo, seeds=1, name="table3"):
+    plan = Plan(config.load(repo / "params.yaml", {"scale": "ci", "table3.seeds": seeds, "data.download": True}))
+    return plan.cells(name)
 
 
 def test_rows_have_paper_values_and_missing_cells_stay_empty(repo, tmp_path):
@@ -33,11 +33,34 @@ def test_replicates_give_mean_and_std(repo, tmp_path):
     assert (row.reproduced, row.n) == (52.0, 2)
     assert math.isclose(row["std"], 2.828, abs_tol=0.01)
     assert math.isclose(row.delta, 52.0 - 69.30, abs_tol=1e-6)
-    md = tables.to_markdown(df, "T", None)
+    md = tables.to_markdown(df, "T", "ci")
     assert "52.00 ± 2.83 (n=2)" in md
 
 
+def test_uncomputable_cells_are_empty_with_a_reason(repo, tmp_path, monkeypatch):
+    monkeypatch.delenv("AUGPRIOR_MIRROR", raising=False)
+    monkeypatch.setenv("AUGPRIOR_CACHE", str(tmp_path / "cache"))
+    plan = Plan(config.load(repo / "params.yaml", {"scale": "ci"}))  # ci: data.download is false
+    df = tables.build_rows(plan.cells("table1"), tmp_path)
+    c100 = df[df.dataset == "CIFAR-100"]
+    assert len(c100) == 4 and c100.reproduced.isna().all()
+    assert c100.notes.str.contains("not computed: cifar100 is neither in the cache nor in the mirror").all()
+    assert list(c100.paper) == [76.29, 78.06, 72.95, 73.80]
+    df9 = tables.build_rows(plan.cells("table9"), tmp_path)
+    assert df9[df9.part.str.startswith("ImageNet")].notes.str.contains("ImageNet is not available").all()
+
+
+def test_cross_setting_paper_values_have_no_delta(repo, tmp_path):
+    cells = _cells(repo, name="table11")
+    for job in cells[0].jobs:
+        io.write_json(tmp_path / f"results/ci/distill/{job.id}/metrics.json", {"top1": 12.0})
+    df = tables.build_rows(cells, tmp_path)
+    assert df.iloc[0].reproduced == 12.0 and df.iloc[0].paper == 0.1 and pd.isna(df.iloc[0].delta)
+
+
 def test_paper_tables_are_the_shared_copies(repo):
-    assert len(tables.paper_table("table3c")) == 5
+    from augprior import paper
+
+    assert len(paper.table("table3c")) == 5
     df = pd.read_csv(repo / "src/augprior/resources/paper/table3b.csv")
     assert list(df.teacher_signal) == ["full", "top5", "argmax"]

@@ -24,7 +24,7 @@ def _job_counts(log):
 @pytest.mark.parametrize("profile", [[], ["--workflow-profile", "profiles/slurm"]], ids=["local", "slurm"])
 def test_paper_scale_table3_dag(repo, profile):
     log = _dry_run(repo, *profile, "--config", "scale=paper")
-    assert _job_counts(log) == {"make_patches": 5, "train_teacher": 1, "distill": 11, "table3": 1}
+    assert _job_counts(log) == {"make_patches": 5, "train_teacher": 1, "distill": 11, "table": 1}
     if profile:
         assert "gpu=1" in log and "slurm_partition=YOUR_GPU_PARTITION" in log
 
@@ -34,3 +34,16 @@ def test_invalid_params_fail_before_any_job(repo):
                           "distill={'epochz': 3}"], cwd=repo, capture_output=True, text=True, timeout=180)
     assert out.returncode != 0
     assert "epochz" in out.stdout + out.stderr
+
+
+def test_full_paper_scale_dag(repo):
+    """Every table and figure at paper scale: one job per distinct experiment, shared across tables."""
+    out = subprocess.run([*SNAKEMAKE, "-n", "--config", "scale=paper"], cwd=repo, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    counts = _job_counts(out.stdout + out.stderr)
+    assert counts["table"] == 7 and counts["figure"] == 2 and counts["zeroskd"] == 1
+    assert counts["make_synthetic"] == 2
+    # Table 4's supervised models + Table 12's seeds + Tables 1/2 teachers
+    assert counts["train_teacher"] >= 15
+    assert counts["distill"] > 60

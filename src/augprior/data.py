@@ -132,3 +132,14 @@ def resolve_image_file(name: str, mirror: str | os.PathLike | None = None) -> Pa
     if "file" not in entry:
         raise DataError(f"source image {name!r} is not a file (it is built in or generated)")
     return resolve_file(FileEntry(**entry["file"]), mirror)
+
+
+def locally_available(name: str, mirror: str | os.PathLike | None = None) -> bool:
+    """True when every file of dataset `name` is in the cache or the mirror (no md5 check, no download)."""
+    mdir = mirror_dir(mirror)
+    for entry in dataset_files(name):
+        in_cache = (cache_dir() / "downloads" / entry.name).exists()
+        in_mirror = mdir is not None and entry.mirror is not None and (mdir / entry.mirror).exists()
+        if not (in_cache or in_mirror):
+            return False
+    return True

@@ -14,3 +14,21 @@ rule distill:
         f"{R}/logs/distill/{{job}}.log",
     script:
         "../scripts/distill.py"
+
+
+rule zeroskd:
+    """Zero-shot KD with an adversarial generator (Micaelli & Storkey 2019), Table 2."""
+    input:
+        unpack(job_inputs("zeroskd")),
+    output:
+        student=f"{R}/zeroskd/{{job}}/student.pt",
+        metrics=f"{R}/zeroskd/{{job}}/metrics.json",
+    params:
+        job=job_spec("zeroskd"),
+    threads: rule_threads("distill")
+    resources:
+        **rule_resources("distill"),
+    log:
+        f"{R}/logs/zeroskd/{{job}}.log",
+    script:
+        "../scripts/zeroskd.py"

@@ -1,17 +1,52 @@
-TABLE3 = PLAN.table3()
+CELLS = {name: PLAN.cells(name) for name in TABLES + FIGURES}
 
 
-rule table3:
-    """Table 3: source image (3a), teacher signal (3b), augmentations (3c)."""
+def cell_outputs(name):
+    """Every finished-run file the cells of a table or figure read."""
+    return [PLAN.path(job) for cell in CELLS[name] for job in cell.jobs]
+
+
+rule table:
+    """A paper table: the paper's values next to the pipeline's, with scale, dataset and run folders."""
     input:
-        runs=[PLAN.path(job, "metrics.json") for cell in TABLE3 for job in cell.jobs],
-        teachers=[PLAN.path(PLAN.teacher(d), "metrics.json") for d in PARAMS["table3"]["datasets"]],
+        lambda wc: cell_outputs(wc.name),
     output:
-        csv="paper_tables/table3.csv",
-        md="paper_tables/table3.md",
+        csv="paper_tables/{name}.csv",
+        md="paper_tables/{name}.md",
+    wildcard_constraints:
+        name="|".join(TABLES),
     params:
-        cells=TABLE3,
+        cells=lambda wc: CELLS[wc.name],
     log:
-        f"{R}/logs/table3.log",
+        f"{R}/logs/tables/{{name}}.log",
     script:
         "../scripts/table.py"
+
+
+rule figure:
+    """A paper figure (PNG) and the numbers behind it (CSV)."""
+    input:
+        lambda wc: cell_outputs(wc.name),
+    output:
+        png="paper_tables/{name}.png",
+        csv="paper_tables/{name}.csv",
+        md="paper_tables/{name}.md",
+    wildcard_constraints:
+        name="|".join(FIGURES),
+    params:
+        cells=lambda wc: CELLS[wc.name],
+        mirror=PARAMS["data"]["mirror"],
+    log:
+        f"{R}/logs/figures/{{name}}.log",
+    script:
+        "../scripts/figure.py"
+
+
+rule patch_grid:
+    """Examples of the patches cut from one source image (like the paper's patch figures)."""
+    input:
+        lambda wc: PLAN.path(PLAN.patches(wc.image)),
+    output:
+        "paper_tables/patches/{image}.png",
+    script:
+        "../scripts/patch_grid.py"
