@@ -3,7 +3,10 @@
 #   snakemake --cores 8                                         (every table and figure)
 #   snakemake --cores 2 --config scale=ci paper_tables/table3.csv
 # Wiring only: every job is described by augprior.experiments.Plan and run by the library.
+import sys
+
 from augprior import config as params_config
+from augprior.data import dataset_names
 from augprior.experiments import FIGURES, TABLES, Plan
 
 configfile: "params.yaml"
@@ -11,6 +14,7 @@ configfile: "params.yaml"
 PARAMS = params_config.resolve(config)  # validates params.yaml against workflow/schemas/params.schema.json
 PLAN = Plan(PARAMS)
 R = PLAN.root
+DATASETS = dataset_names()
 
 wildcard_constraints:
     job=".+",

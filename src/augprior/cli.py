@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-TABLES = ("table3",)
+from .experiments import FIGURES, TABLES
 
 
 def _params(args: argparse.Namespace) -> dict:
@@ -49,7 +49,7 @@ def cmd_train_teacher(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    target = f"paper_tables/{args.name}.csv"
+    target = f"paper_tables/{args.name}.{'png' if args.name in FIGURES else 'csv'}"
     cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores), target]
     if args.scale:
         cmd += ["--config", f"scale={args.scale}"]
@@ -107,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("distill", help="distil a teacher into a student on a patch set")
     _plugin("augprior.distill_cli", p)
 
-    p = sub.add_parser("table", help="regenerate a paper table through the workflow and print it")
-    p.add_argument("name", choices=TABLES)
+    p = sub.add_parser("table", help="regenerate a paper table or figure through the workflow and print it")
+    p.add_argument("name", choices=TABLES + FIGURES)
     p.add_argument("--scale")
     p.add_argument("--cores", default="all")
     p.add_argument("--profile", help="snakemake workflow profile folder, e.g. profiles/ci")

@@ -1,4 +1,8 @@
 CELLS = {name: PLAN.cells(name) for name in TABLES + FIGURES}
+_reasons = sorted({c.reason for cells in CELLS.values() for c in cells if c.reason.startswith(tuple(DATASETS))})
+if _reasons:
+    print("augprior: some cells will stay empty (set AUGPRIOR_MIRROR or data.download=true to compute them):\n  "
+          + "\n  ".join(_reasons), file=sys.stderr)
 
 
 def cell_outputs(name):
