@@ -351,3 +351,17 @@ def test_cli_builds_job_from_params_and_runs(world, tmp_path, repo, monkeypatch,
     assert distill_cli.main(["--teacher", world["teacher_path"], "--out", str(tmp_path / "x"),
                              "--input", "noise_mix", "--patches", world["patches_path"]]) == 2
     assert "alpha" in capsys.readouterr().err
+
+
+def test_on_the_fly_patches_from_a_job_dict(world, tmp_path):
+    src = tmp_path / "src.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)).save(src)
+    spec = {"kind": "patches", "num": 32,
+            "on_the_fly": {"image": str(src), "spec": {"size": 32}, "engine": "reference"}}
+    inp = I.build_inputs(I.input_spec({"input": spec}), batch_size=16, seed=0)
+    a, idx = inp.batch(0, 1)
+    assert idx is None and a.dtype == torch.uint8 and a.shape == (16, 3, 32, 32)
+    assert torch.equal(a, inp.batch(0, 1)[0]) and not torch.equal(a, inp.batch(0, 0)[0])
+    assert not torch.equal(inp.batch(1, 1)[0], a)  # global step 3, not 1: fresh patches every epoch
+    m = D.distill({**world, "input": spec, "distill": {**world["distill"], "epochs": 1}}, tmp_path / "otf")
+    assert m["input"]["sampler"]["mode"] == "on_the_fly" and m["steps"] == 2
