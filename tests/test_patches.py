@@ -81,6 +81,11 @@ def test_sample_params_follow_the_official_distribution():
     assert 0.3 < frac.mean() < 0.55
     v = sample_params(0, H, W, PatchSpec(vflip=True), 4000).vflip
     assert abs(v.mean() - 0.5) < 0.03
+    # torchvision's stock sampler: after rrc_max_tries misses, the whole (square) crop
+    stock = sample_params(0, H, W, PatchSpec(rrc_max_tries=1), 4000)
+    missed = (stock.h == side) & (stock.w == side) & (stock.i == 0) & (stock.j == 0)
+    assert 0.1 < missed.mean() < 0.6
+    assert not ((p.h == side) & (p.w == side)).mean() > 0.01    # the released sampler retries instead
 
 
 def test_params_depend_only_on_seed_and_index():
