@@ -43,7 +43,7 @@ from .augment import AUGMENT_DEFAULTS, resolve_augment
 from .checkpoint import load_model, load_state, rng_state, save_model, save_state, set_rng_state
 from .evaluate import accuracy_metrics, predict_dataset, student_metrics
 from .inputs import TAG_AUGMENT, Inputs, build_inputs, describe_spec, generator, input_spec
-from .models import build_model, param_count
+from .models import build_model, default_input_size, param_count
 from .provenance import params_hash, provenance
 from .runtime import autocast, progress, select_device, use_bf16
 
@@ -325,13 +325,14 @@ def _distill(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: boo
 
     aug, bs = cfg["augment"], cfg["batch_size"]
     spec = input_spec(job)
-    from .models import default_input_size
-
     eval_side = job.get("image_size") or (aug["rrc_size"] if aug["random_resized_crop"] and aug["rrc_size"] else None)
     test = _load_test(dataset, job.get("mirror"), int(eval_side or default_input_size(tmeta.get("arch", cfg["student"]))))
     if cfg["eval_subset"]:
         test = _first(test, cfg["eval_subset"])
     test_side = int(test.load_batch([0]).shape[-1])
+    if test.num_classes != num_classes:
+        raise ValueError(f"the teacher {job['teacher_path']} has {num_classes} classes, the test set {dataset} "
+                         f"has {test.num_classes}")
     inputs = build_inputs(spec, batch_size=bs, seed=seed, dataset=dataset, mirror=job.get("mirror"),
                           default_shape=(in_chans, test_side, test_side), device=device).to(device)
     steps = inputs.steps_per_epoch
