@@ -16,7 +16,8 @@
                                                it must be a pure function of its own seed and `step`
   {"kind": "dataset", "name": D, "split": "train", "subset": N}
                                                the real images of dataset D (default: the job's
-                                               dataset), optionally only its first N (deterministic)
+                                               dataset), optionally only its first N (deterministic);
+                                               "size": image side of imagefolder: datasets
   {"kind": "noise_uniform"} / {"kind": "noise_normal"}
                                                fresh noise every step, in pixel units before
                                                augmentation and normalisation: U[0, 1) or N(0, 1)
