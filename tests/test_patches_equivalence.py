@@ -70,7 +70,7 @@ def test_same_params_geometry_only(geometry, mirror_ok):
     limit_mae, limit_psnr = {"two_pass": (3.0, 35.0), "single": (6.0, 29.0)}[geometry]
     for name in _images(mirror_ok):
         img = load_source_image(name)
-        p = sample_params(3, *img.shape[:2], spec, 120)
+        p = sample_params(3, *img.shape[:2], spec, 100)
         ref = reference.render(img, p, spec)
         out = fast.FastRenderer(img, spec, geometry=geometry).render(p).permute(0, 2, 3, 1).numpy()
         mae, psnr = _mae_psnr(out, ref)
@@ -84,7 +84,7 @@ def test_same_params_full_pipeline_within_jpeg_error(geometry, mirror_ok):
     factor, limit_psnr = {"two_pass": (0.75, 30.0), "single": (1.0, 28.0)}[geometry]
     for name in _images(mirror_ok):
         img = load_source_image(name)
-        p = sample_params(5, *img.shape[:2], spec, 150)
+        p = sample_params(5, *img.shape[:2], spec, 100)
         ref = reference.render(img, p, spec)
         ref_raw = reference.render(img, p, spec, jpeg=False)
         out = fast.FastRenderer(img, spec, geometry=geometry).render(p).permute(0, 2, 3, 1).numpy()
