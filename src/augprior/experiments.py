@@ -101,7 +101,7 @@ class Plan:
     def patches(self, image: str) -> Job:
         cfg = self.params["patches"]
         digest = params_hash({"image": image, "patches": cfg})[:8]
-        spec = {"image": image, "mirror": self.params["data"]["mirror"], "patches": cfg}
+        spec = {"image": image, "mirror": self.params["data"]["mirror"], "device": self.params["device"], "patches": cfg}
         return self._add(Job("patches", f"{slug(image)}/{cfg['size']}px_n{cfg['num']}_{cfg['engine']}_{digest}", spec))
 
     def synthetic(self, kind: str) -> Job:

@@ -1,10 +1,12 @@
 from _common import job_context
 
 from augprior.patches import PatchSpec, make_patch_set
+from augprior.runtime import select_device
 
 with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
     job = snakemake.params.job  # noqa: F821
     cfg = job["patches"]
     spec = PatchSpec(size=cfg["size"], jpeg_quality=cfg["jpeg_quality"], vflip=cfg["vflip"])
     make_patch_set(job["image"], snakemake.output.patches, spec, num=cfg["num"], seed=cfg["seed"],  # noqa: F821
-                   engine=cfg["engine"], mirror=job["mirror"])
+                   engine=cfg["engine"], mirror=job["mirror"], device=str(select_device(job["device"])),
+                   geometry=cfg["geometry"], workers=cfg["workers"], progress=False)
