@@ -1,8 +1,9 @@
 """Samples/s of one full distillation step of the engine (augprior.distill.TrainStep: uint8 patches
 -> device floats, flip + pad-crop + normalise + CutMix, teacher forward (eval, no grad), student
 forward + KD loss + backward, Adam step) for the paper's CIFAR pairs WRN-40-4 -> WRN-16-4 and
-ResNet-56 -> ResNet-20: fp32 eager (NCHW) vs the fast path (bf16 autocast + channels_last;
-`--compile` adds torch.compile of both networks).
+ResNet-56 -> ResNet-20: fp32 eager (NCHW, teacher as loaded) vs the engine's fast path (bf16
+autocast + channels_last + the frozen teacher's conv+BN pairs folded; `--compile` adds
+torch.compile of both networks).
 
     .venv/bin/python benchmarks/distill_step.py [--batch-size 128] [--steps 5] [--warmup 2] [--threads N]
 
@@ -20,7 +21,7 @@ import time
 
 import torch
 
-from augprior.distill import TrainStep, make_optimizer, make_scheduler, prepare_pixels, resolve_config
+from augprior.distill import TrainStep, fold_batchnorm, make_optimizer, make_scheduler, prepare_pixels, resolve_config
 from augprior.inputs import TAG_AUGMENT, generator
 from augprior.models import build_model, param_count
 from augprior.runtime import cpu_has_bf16, select_device
@@ -37,6 +38,8 @@ def make_step(teacher_arch: str, student_arch: str, mode: str, batch: int, devic
     teacher = build_model(teacher_arch, 10).to(device, memory_format=fmt).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
+    if fast:
+        teacher = fold_batchnorm(teacher)[0].to(memory_format=fmt)
     student = build_model(student_arch, 10).to(device, memory_format=fmt).train()
     cfg = resolve_config({"student": student_arch, "batch_size": batch})  # paper: Adam 1e-3, T=8, flip+crop+CutMix
     opt = make_optimizer(student, cfg)
@@ -78,7 +81,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
     print(f"device {device}, threads {torch.get_num_threads()}, torch {torch.__version__}, cpu bf16 units: "
-          f"{cpu_has_bf16()}, batch {args.batch_size}, fast = bf16 autocast + channels_last"
+          f"{cpu_has_bf16()}, batch {args.batch_size}, fast = bf16 autocast + channels_last + folded teacher BN"
           f"{' + torch.compile' if args.compile else ''}")
     paper_samples = 1000 * 50_000
     results: dict[str, dict[str, float]] = {}

@@ -365,3 +365,36 @@ def test_on_the_fly_patches_from_a_job_dict(world, tmp_path):
     assert not torch.equal(inp.batch(1, 1)[0], a)  # global step 3, not 1: fresh patches every epoch
     m = D.distill({**world, "input": spec, "distill": {**world["distill"], "epochs": 1}}, tmp_path / "otf")
     assert m["input"]["sampler"]["mode"] == "on_the_fly" and m["steps"] == 2
+
+
+def test_fold_batchnorm_is_exact_and_faster_path_is_used(world, tmp_path):
+    torch.manual_seed(0)
+    for arch, expect in (("resnet8", 7), ("wrn10_1", 3)):  # post-activation: every BN; pre-activation: conv1->bn2
+        model = build_model(arch, 5).eval()
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.running_mean.normal_()
+                    m.running_var.uniform_(0.5, 2.0)
+                    m.weight.normal_()
+        folded, n = D.fold_batchnorm(model)
+        assert n == expect, (arch, n)
+        x = torch.randn(4, 3, 32, 32)
+        with torch.no_grad():
+            assert torch.allclose(folded(x), model(x), rtol=1e-4, atol=1e-4)
+        assert all(not p.requires_grad for p in folded.parameters())
+
+    class Untraceable(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn = torch.nn.Conv2d(3, 3, 1), torch.nn.BatchNorm2d(3)
+
+        def forward(self, x):
+            return self.bn(self.conv(x)) if x.sum() > 0 else x  # data-dependent: fx cannot trace
+
+    m = Untraceable()
+    assert D.fold_batchnorm(m) == (m, 0)
+    got = D.distill(with_cfg(world, epochs=1), tmp_path / "f")
+    off = D.distill(with_cfg(world, epochs=1, fold_teacher_bn=False), tmp_path / "nf")
+    assert got["teacher_bn_folded"] == 7 and off["teacher_bn_folded"] == 0
+    assert got["teacher_top1"] == off["teacher_top1"]  # reported with the teacher as loaded
