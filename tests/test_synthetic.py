@@ -175,6 +175,15 @@ def test_stylegan_render_size_and_options():
     assert nomap.shape == (2, 16, 16, 3) and nomap.std() > 10
     with pytest.raises(ValueError):
         stylegan_images(1, 32, render_size=16, **SG)
+    assert np.array_equal(stylegan_images(2, 16, seed=0, device="cpu", **SG), stylegan_images(2, 16, seed=0, **SG))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_stylegan_cuda_matches_cpu():
+    """Random inputs are drawn on the CPU: the GPU renders the same images (up to rounding)."""
+    cpu = stylegan_images(4, 32, seed=0, device="cpu", **SG).astype(int)
+    gpu = stylegan_images(4, 32, seed=0, device="cuda", **SG).astype(int)
+    assert np.abs(cpu - gpu).max() <= 2
 
 
 # ----------------------------------------------------------------------------- set files

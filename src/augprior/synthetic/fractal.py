@@ -128,25 +128,25 @@ def chaos_game(codes: list[IFSCode], uniforms: np.ndarray, burn_in: int
 
     `uniforms` (K, T, W) in [0, 1) choose the map of every step (inverse CDF of the code's
     probabilities); walkers start at the origin (as FractalDB's single orbit). Returns
-    x, y (K, T - burn_in, W) float64, the map index of each kept point (same shape, uint8) and
+    x, y (K, T - burn_in, W) float32, the map index of each kept point (same shape, uint8) and
     `ok` (K,) bool: False where an orbit left the finite range (|coordinate| > 1e8 or NaN).
     """
     params, cdf, n = _stack(codes)
     k_count, steps, walkers = uniforms.shape
     m = params.shape[1]
     # map choice for every step at once (inverse CDF: the number of CDF entries <= u)
-    idx = np.zeros((k_count, steps, walkers), dtype=np.int64)
+    idx = np.zeros((k_count, steps, walkers), dtype=np.intp)
     for j in range(m - 1):
         idx += uniforms >= cdf[:, j, None, None]
     np.minimum(idx, (n - 1)[:, None, None], out=idx)
     flat = (idx + (np.arange(k_count) * m)[:, None, None]).ravel()
-    coef = [np.take(params[:, :, j].ravel(), flat).reshape(k_count, steps, walkers) for j in range(6)]
+    coef = [np.take(params[:, :, j].astype(np.float32).ravel(), flat).reshape(k_count, steps, walkers) for j in range(6)]
     a, b, c, d, e, f = coef
-    x = np.zeros((k_count, walkers))
-    y = np.zeros((k_count, walkers))
+    x = np.zeros((k_count, walkers), dtype=np.float32)
+    y = np.zeros((k_count, walkers), dtype=np.float32)
     keep = steps - burn_in
-    xs = np.empty((k_count, keep, walkers))
-    ys = np.empty((k_count, keep, walkers))
+    xs = np.empty((k_count, keep, walkers), dtype=np.float32)
+    ys = np.empty((k_count, keep, walkers), dtype=np.float32)
     ok = np.ones(k_count, dtype=bool)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):

@@ -178,15 +178,16 @@ def _to_uint8(img: torch.Tensor, mode: str, rng: np.random.Generator) -> np.ndar
     return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
 
 
-def stylegan_images(num: int, size: int = 32, seed: int = 0, batch_size: int = 64, *, device: str | torch.device = "cpu",
+def stylegan_images(num: int, size: int = 32, seed: int = 0, batch_size: int = 64, *, device: str | torch.device = "auto",
                     render_size: int | None = None, images_per_network: int = 400, mapping: bool = True,
                     mix_styles: bool = True, z_dim: int = 512, w_dim: int = 512, mapping_layers: int = 8,
                     channel_base: int = 32768, channel_max: int = 512, activation: str = "relu",
                     noise_strength: float = 0.1, normalize: str = "baradad") -> np.ndarray:
     """`num` images of random-init StyleGAN2-style generators, uint8 (num, size, size, 3).
 
-    See the module docstring for the architecture and options; `device` runs the synthesis on
-    CUDA when given (random inputs are still drawn on the CPU, so results match the CPU's).
+    See the module docstring for the architecture and options; `device` (cpu | cuda[:N] | auto)
+    runs the synthesis there (random inputs are still drawn on the CPU, so results match the
+    CPU's up to floating-point rounding).
     """
     if num < 0:
         raise ValueError(f"num must be >= 0, got {num}")
@@ -197,7 +198,9 @@ def stylegan_images(num: int, size: int = 32, seed: int = 0, batch_size: int = 6
     render_size = render_size or size
     if render_size < size:
         raise ValueError(f"render_size ({render_size}) must be >= size ({size})")
-    device = torch.device(device)
+    from ..runtime import select_device
+
+    device = select_device(str(device))  # "auto": CUDA when available
     out = np.empty((num, size, size, 3), dtype=np.uint8)
     for g, start in enumerate(range(0, num, images_per_network)):
         n = min(images_per_network, num - start)
