@@ -16,6 +16,7 @@ The last line is `speedup <fast/fp32 samples/s for WRN-40-4 -> WRN-16-4>`.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -80,6 +81,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average {load:.1f} on {os.cpu_count()} cores before the run (other processes distort the rates; "
+          f"with OpenMP threads on every core, a busy core stalls them all: try --threads 1)")
     print(f"device {device}, threads {torch.get_num_threads()}, torch {torch.__version__}, cpu bf16 units: "
           f"{cpu_has_bf16()}, batch {args.batch_size}, fast = bf16 autocast + channels_last + folded teacher BN"
           f"{' + torch.compile' if args.compile else ''}")
