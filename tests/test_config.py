@@ -63,3 +63,10 @@ def test_unknown_scale_is_an_error(repo):
 def test_schema_file_is_the_package_copy(repo):
     assert (repo / "workflow/schemas/params.schema.json").resolve() == \
         (repo / "src/augprior/resources/params.schema.json").resolve()
+
+
+def test_zeroskd_params_are_accepted_by_the_engine(repo):
+    from augprior.synthetic.zeroskd import resolve_config
+
+    z = config.load(repo / "params.yaml", {"scale": "paper"})["zeroskd"]
+    assert resolve_config({**z, "student": "wrn40_1"})["iterations"] == 80000

@@ -105,9 +105,10 @@ class Plan:
         return self._add(Job("patches", f"{slug(image)}/{cfg['size']}px_n{cfg['num']}_{cfg['engine']}_{digest}", spec))
 
     def synthetic(self, kind: str) -> Job:
-        cfg = dict(self.params["synthetic"])
+        base = self.params["synthetic"]
+        cfg = {"num": base["num"], "size": base["size"], "seed": base["seed"], "options": base.get(kind, {})}
         digest = params_hash({"kind": kind, "synthetic": cfg})[:8]
-        spec = {"kind": kind, **cfg}
+        spec = {"kind": kind, "device": self.params["device"], **cfg}
         return self._add(Job("synthetic", f"{kind}/{cfg['size']}px_n{cfg['num']}_{digest}", spec))
 
     def source(self, source: str) -> tuple[dict[str, Any] | None, Job | None]:

@@ -1,7 +1,12 @@
 from _common import job_context
 
+from augprior.runtime import select_device
 from augprior.synthetic import make_synthetic_set
 
 with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
     job = snakemake.params.job  # noqa: F821
-    make_synthetic_set(job["kind"], snakemake.output.images, num=job["num"], size=job["size"], seed=job["seed"])  # noqa: F821
+    options = dict(job["options"])
+    if job["kind"] == "stylegan":
+        options["device"] = str(select_device(job["device"]))
+    make_synthetic_set(job["kind"], snakemake.output.images, num=job["num"], size=job["size"],  # noqa: F821
+                       seed=job["seed"], **options)
