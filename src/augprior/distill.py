@@ -442,11 +442,14 @@ def _distill(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: boo
         train_time += time.time() - t0
         dt = time.time() - epoch_t0
         point = {"epoch": epoch + 1, "step": (epoch + 1) * steps, "train_loss": loss_sum / steps,
-                 "lr": sched.get_last_lr()[0], "epoch_time_s": round(dt, 3)}
+                 "lr": sched.get_last_lr()[0], "epoch_time_s": round(dt, 3),
+                 "samples_per_s": round((steps - first) * bs / dt, 1) if dt > 0 else None}
         if cfg["eval_every"] and (epoch + 1) % cfg["eval_every"] == 0 and epoch + 1 < epochs:
             ev = evaluate()
             point.update(test_top1=ev["top1"], test_top5=ev["top5"], agreement=ev["agreement"])
         curve.append(point)
+        print(f"distill epoch {epoch + 1}/{epochs}: " + ", ".join(
+            f"{k} {v:.4g}" for k, v in point.items() if k not in ("epoch", "step") and v is not None), flush=True)
         checkpoint(epoch + 1, 0)
 
     last = evaluate()
