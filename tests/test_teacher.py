@@ -121,6 +121,29 @@ def test_state_of_another_job_is_refused(env, tmp_path):
     T.save_state(out / "state.pt", {"version": T.STATE_VERSION, "fingerprint": "0" * 12, "epoch": 1})
     with pytest.raises(RuntimeError, match="different teacher job"):
         T.train_teacher(copy.deepcopy(short), out)
+    other = copy.deepcopy(short)
+    other["teacher"]["lr"] = 0.05
+    T.save_state(out / "state.pt", {"version": T.STATE_VERSION, "fingerprint": T._job_fingerprint(other),
+                                    "resume_key": T._resume_key(other), "epoch": 1})
+    with pytest.raises(RuntimeError, match="differing keys: lr"):
+        T.train_teacher(copy.deepcopy(short), out)
+
+
+def test_resume_fingerprint_ignores_evaluation_and_runtime_keys(env):
+    job = env["job"]
+    fp = T._job_fingerprint(job)
+    changed = copy.deepcopy(job)
+    changed.update(device="cuda", num_threads=8, mirror="/elsewhere", precision="fp32")
+    changed["teacher"]["eval_every"] = 1
+    assert T._job_fingerprint(changed) == fp
+    no_optional = copy.deepcopy(job)
+    no_optional["teacher"].update(pretrained=False, checkpoint=None)
+    assert T._job_fingerprint(no_optional) == fp
+    for key, value in (("cutout", 0), ("label_smoothing", 0.0), ("epochs", 13)):
+        other = copy.deepcopy(job)
+        other["teacher"][key] = value
+        assert T._job_fingerprint(other) != fp, key
+    assert T._job_fingerprint({**job, "seed": 4}) != fp
 
 
 def test_external_checkpoint_evaluate_only(env, tmp_path):

@@ -12,9 +12,10 @@ Two schedules (params `teacher.schedule`):
 
 Every epoch the full training state (model, optimizer, scheduler, python/numpy/torch RNG
 states, epoch, curve) is written atomically to out_dir/state.pt; a rerun after an
-interruption resumes from it and ends bit-identical to an uninterrupted run on the same
-machine and thread count. The order of samples and the augmentation draws of epoch e come
-from a generator seeded by (seed, e), so they do not depend on where a run was resumed.
+interruption resumes from it and ends bit-identical to an uninterrupted run on the same CPU
+and thread count (on CUDA: the same data and augmentation order; cuDNN kernels may differ).
+The order of samples and the augmentation draws of epoch e come from a generator seeded by
+(seed, e), so they do not depend on where a run was resumed.
 """
 
 from __future__ import annotations
@@ -130,9 +131,20 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+# teacher keys that do not change the trained weights, and optional keys whose absence equals a falsy value
+_NOT_RESULT_KEYS = ("eval_every",)
+_OPTIONAL_KEYS = ("image_size", "pretrained", "checkpoint")
+
+
+def _resume_key(job: dict[str, Any]) -> dict[str, Any]:
+    """What must match for a saved state to be resumed (not device, threads, mirror, eval_every)."""
+    teacher = {k: v for k, v in job["teacher"].items()
+               if k not in _NOT_RESULT_KEYS and not (k in _OPTIONAL_KEYS and not v)}
+    return {"dataset": job.get("dataset"), "seed": job.get("seed"), "teacher": teacher}
+
+
 def _job_fingerprint(job: dict[str, Any]) -> str:
-    """What must match for a saved state to be resumed (not device, threads or mirror)."""
-    return params_hash({k: job.get(k) for k in ("dataset", "seed", "teacher")})
+    return params_hash(_resume_key(job))
 
 
 def _load_split(job: dict[str, Any], split: str, size: int | None):
@@ -162,6 +174,8 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
     # measured (benchmarks/train_step.py): channels_last pays off with bf16 on CPU and on CUDA
     channels_last = bf16 or device.type == "cuda"
     fmt = torch.channels_last if channels_last else torch.contiguous_format
+    if device.type == "cuda":  # fastest kernels; GPU runs resume exactly in data order, not bit for bit
+        torch.backends.cudnn.benchmark = True
 
     size = cfg.get("image_size") or default_input_size(cfg["arch"])
     train = _load_split(job, "train", size)
@@ -201,8 +215,13 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
     start_epoch, train_time = 0, 0.0
     if (state := load_state(state_path)) is not None:
         if state.get("version") != STATE_VERSION or state.get("fingerprint") != fingerprint:
+            saved, now = state.get("resume_key") or {}, _resume_key(job)
+            diff = sorted({k for k in set(saved.get("teacher", {})) | set(now["teacher"])
+                           if saved.get("teacher", {}).get(k) != now["teacher"].get(k)}
+                          | {k for k in ("dataset", "seed") if saved and saved.get(k) != now[k]})
             raise RuntimeError(f"{state_path} belongs to a different teacher job or code version "
-                               f"(fingerprint {state.get('fingerprint')} vs {fingerprint}); delete it to start over")
+                               f"(fingerprint {state.get('fingerprint')} vs {fingerprint}"
+                               f"{'; differing keys: ' + ', '.join(diff) if diff else ''}); delete it to start over")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
@@ -246,7 +265,8 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
         curve.append(point)
         print(f"teacher epoch {epoch + 1}/{epochs}: " + ", ".join(
             f"{k} {v:.4g}" for k, v in point.items() if k not in ("epoch", "step")), flush=True)
-        save_state(state_path, {"version": STATE_VERSION, "fingerprint": fingerprint, "epoch": epoch + 1,
+        save_state(state_path, {"version": STATE_VERSION, "fingerprint": fingerprint, "resume_key": _resume_key(job),
+                                "epoch": epoch + 1,
                                 "model": model.state_dict(), "optimizer": opt.state_dict(),
                                 "scheduler": sched.state_dict(), "rng": _rng_state(), "curve": curve,
                                 "train_time_s": train_time})
