@@ -5,7 +5,11 @@ ResNet-56 -> ResNet-20: fp32 eager (NCHW, teacher as loaded) vs the engine's fas
 autocast + channels_last + the frozen teacher's conv+BN pairs folded; `--compile` adds
 torch.compile of both networks).
 
-    .venv/bin/python benchmarks/distill_step.py [--batch-size 128] [--steps 5] [--warmup 2] [--threads N]
+    .venv/bin/python benchmarks/distill_step.py [--batch-size 128] [--steps 5] [--warmup 2] [--threads 1]
+
+One torch thread by default: on a shared machine, OpenMP threads on every core stall whenever
+another process takes one of the cores (measured here: 2-thread steps 3-10x slower under load),
+so per-core rates are what can be measured reliably; `--threads 0` uses torch's default.
 
 Modes are interleaved step by step (fp32, fast, fp32, fast, ...) so that load from other
 processes hits both alike; rates are medians over the timed steps. Also printed: the projected
@@ -74,7 +78,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=128, help="paper: 512 (per-sample rates barely change)")
     ap.add_argument("--steps", type=int, default=5, help="timed steps per mode")
     ap.add_argument("--warmup", type=int, default=2, help="untimed steps per mode (oneDNN kernel creation)")
-    ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; 0 = torch's default)")
     ap.add_argument("--compile", action="store_true", help="torch.compile both networks in the fast mode")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
@@ -82,8 +86,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"load average {load:.1f} on {os.cpu_count()} cores before the run (other processes distort the rates; "
-          f"with OpenMP threads on every core, a busy core stalls them all: try --threads 1)")
+    print(f"load average {load:.1f} on {os.cpu_count()} cores before the run (other processes distort the rates)")
     print(f"device {device}, threads {torch.get_num_threads()}, torch {torch.__version__}, cpu bf16 units: "
           f"{cpu_has_bf16()}, batch {args.batch_size}, fast = bf16 autocast + channels_last + folded teacher BN"
           f"{' + torch.compile' if args.compile else ''}")
