@@ -65,7 +65,7 @@ def test_cutmix_pastes_one_box_from_reversed_batch_and_reports_kept_fraction(bat
 
 
 def test_cutmix_box_area_matches_lambda_on_average():
-    lams, kept = [], []
+    kept = []
     for i in range(300):
         x = torch.zeros(2, 1, 32, 32)
         g = gen(i)

@@ -45,7 +45,7 @@ from .evaluate import accuracy_metrics, predict_dataset, student_metrics
 from .inputs import TAG_AUGMENT, Inputs, build_inputs, describe_spec, generator, input_spec
 from .models import build_model, default_input_size, param_count
 from .provenance import params_hash, provenance
-from .runtime import autocast, progress, select_device, use_bf16
+from .runtime import autocast, num_threads, progress, select_device, use_bf16
 
 STATE_VERSION = 1
 
@@ -301,20 +301,6 @@ def distill(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Any]:
     channels_last = cfg["channels_last"] if cfg["channels_last"] is not None else (bf16 or device.type == "cuda")
     with deterministic_mode(cfg["deterministic"]), num_threads(job.get("num_threads")):
         return _distill(job, out_dir, cfg, seed, device, bf16, channels_last, started)
-
-
-@contextlib.contextmanager
-def num_threads(n: int | None) -> Iterator[None]:
-    """torch CPU threads for the duration (None: leave as is)."""
-    if not n:
-        yield
-        return
-    prev = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev)
 
 
 def _distill(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: bool, channels_last: bool,

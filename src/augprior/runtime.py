@@ -14,6 +14,20 @@ import torch
 T = TypeVar("T")
 
 
+@contextlib.contextmanager
+def num_threads(n: int | None) -> Iterator[None]:
+    """torch CPU threads for the duration (None or 0: leave as is)."""
+    if not n:
+        yield
+        return
+    prev = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
+
+
 def select_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import math
 import os
-import random
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from . import augment, io
-from .checkpoint import load_state, save_model, save_state
+from .checkpoint import load_state, rng_state, save_model, save_state, set_rng_state
 from .datasets import ImageFolderDataset, label, load_dataset, normalization
 from .evaluate import accuracy_metrics
 from .models import build_model, default_input_size, param_count
@@ -114,21 +112,6 @@ def evaluate_dataset(model: torch.nn.Module, dataset, mean, std, device: torch.d
     metrics = accuracy_metrics(torch.cat(logits), dataset.labels, dataset.num_classes)
     metrics["per_class_top1_by_name"] = dict(zip(dataset.classes, metrics["per_class_top1"]))
     return metrics
-
-
-def _rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 # teacher keys that do not change the trained weights, and optional keys whose absence equals a falsy value
@@ -225,7 +208,7 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        _set_rng_state(state["rng"])
+        set_rng_state(state["rng"])
         curve, start_epoch, train_time = state["curve"], state["epoch"], state["train_time_s"]
         print(f"resuming teacher from {state_path} at epoch {start_epoch}/{epochs}", flush=True)
 
@@ -268,7 +251,7 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
         save_state(state_path, {"version": STATE_VERSION, "fingerprint": fingerprint, "resume_key": _resume_key(job),
                                 "epoch": epoch + 1,
                                 "model": model.state_dict(), "optimizer": opt.state_dict(),
-                                "scheduler": sched.state_dict(), "rng": _rng_state(), "curve": curve,
+                                "scheduler": sched.state_dict(), "rng": rng_state(), "curve": curve,
                                 "train_time_s": train_time})
 
     metrics = evaluate_dataset(model, test, mean, std, device, bf16, channels_last)

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from .. import __version__, io
+from ..data import md5sum
 from .generate import Producer, check_image
 from .spec import PatchError, PatchSpec
 
@@ -140,7 +141,7 @@ def _write_single(prod: Producer, out: Path, meta: dict, progress: bool) -> dict
             k += len(chunk)
         arr.flush()
         del arr
-        meta["npy_md5"] = _file_md5(tmp)
+        meta["npy_md5"] = md5sum(tmp)
         _fsync(tmp)
     return meta
 
@@ -184,7 +185,7 @@ def _write_shards(prod: Producer, folder: Path, meta: dict, shard_size: int | No
                 j += len(chunk)
             arr.flush()
             del arr
-            entry = {"file": name, "start": start, "count": count, "md5": _file_md5(tmp),
+            entry = {"file": name, "start": start, "count": count, "md5": md5sum(tmp),
                      "bytes": tmp.stat().st_size}
             _fsync(tmp)
         n_done += count
@@ -199,14 +200,6 @@ def _write_shards(prod: Producer, folder: Path, meta: dict, shard_size: int | No
     meta["shards"] = shards
     state_file.unlink(missing_ok=True)
     return meta
-
-
-def _file_md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 22):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fsync(path: Path) -> None:
@@ -257,7 +250,7 @@ def load_patch_set(path: str | os.PathLike, *, verify: bool = False) -> "torch.T
         folder = path if path.is_dir() else path.parent
         return PatchShards(folder, meta, verify=verify)
     npy = path.with_suffix(".npy")
-    if verify and _file_md5(npy) != meta.get("npy_md5"):
+    if verify and md5sum(npy) != meta.get("npy_md5"):
         raise PatchError(f"{npy}: md5 differs from the one recorded when it was written")
     arr = _open_npy(npy, meta["shape"])
     return torch.from_numpy(arr).permute(0, 3, 1, 2)
@@ -276,7 +269,7 @@ class PatchShards:
             f = self.folder / s["file"]
             if not f.is_file():
                 raise PatchError(f"{f}: shard missing from a patch set whose index lists it")
-            if verify and _file_md5(f) != s["md5"]:
+            if verify and md5sum(f) != s["md5"]:
                 raise PatchError(f"{f}: md5 differs from the index")
             self._arrays.append(_open_npy(f, [s["count"], P, P, 3]))
         if sum(s["count"] for s in self._shards) != meta["count"]:

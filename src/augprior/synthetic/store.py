@@ -17,7 +17,6 @@ renames leaves an array without metadata, which load_patch_set refuses as incomp
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__, io
+from ..data import md5sum
 
 KINDS = ("fractal", "stylegan")
 FORMAT = "augprior-patches/1"  # = augprior.patches.store.FORMAT (checked by the tests)
@@ -48,14 +48,6 @@ def generate(kind: str, num: int, size: int, seed: int, **kw: Any) -> tuple[np.n
 
         return stylegan_images(num, size, seed, **kw), {}
     raise ValueError(f"unknown synthetic kind {kind!r}; expected one of {', '.join(KINDS)}")
-
-
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 22):
-            h.update(block)
-    return h.hexdigest()
 
 
 def make_synthetic_set(kind: str, out_path: str | os.PathLike, num: int, size: int = 32, seed: int = 0,
@@ -102,7 +94,7 @@ def make_synthetic_set(kind: str, out_path: str | os.PathLike, num: int, size: i
                 np.save(f, images, allow_pickle=False)
                 f.flush()
                 os.fsync(f.fileno())
-            meta["npy_md5"] = _md5(tmp)
+            meta["npy_md5"] = md5sum(tmp)
             meta["wall_time_s"] = round(time.time() - started, 3)
             io.write_json(tmp_meta, meta)
             # both files are complete: the old metadata must not vouch for the new array
@@ -116,7 +108,7 @@ def load_synthetic_set(path: str | os.PathLike, *, verify: bool = False) -> tupl
     if not meta_path(path).is_file():
         raise FileNotFoundError(f"{path}: its metadata {meta_path(path).name} is missing: the set is incomplete")
     meta = io.read_json(meta_path(path))
-    if verify and _md5(path) != meta.get("npy_md5"):
+    if verify and md5sum(path) != meta.get("npy_md5"):
         raise ValueError(f"{path}: md5 differs from the one recorded in {meta_path(path).name}")
     images = np.load(path, allow_pickle=False)
     if list(images.shape) != meta["shape"] or images.dtype != np.uint8:

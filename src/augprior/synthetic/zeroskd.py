@@ -59,7 +59,7 @@ from ..checkpoint import load_model, load_state, rng_state, save_model, save_sta
 from ..evaluate import accuracy_metrics, predict_dataset, student_metrics
 from ..models import build_model, param_count
 from ..provenance import params_hash, provenance
-from ..runtime import autocast, progress, select_device, use_bf16
+from ..runtime import autocast, num_threads, progress, select_device, use_bf16
 
 STATE_VERSION = 1
 TAG_Z = 0x25D  # stream of the per-iteration noise batches
@@ -331,19 +331,6 @@ class ZeroShotStep:
 
 # ----------------------------------------------------------------------------- the run
 
-@contextlib.contextmanager
-def _num_threads(n: int | None) -> Iterator[None]:
-    if not n:
-        yield
-        return
-    prev = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev)
-
-
 def noise_batch(seed: int, iteration: int, batch_size: int, z_dim: int) -> torch.Tensor:
     """z of an iteration: a pure function of (seed, iteration) (drawn on the CPU)."""
     from ..inputs import generator
@@ -370,7 +357,7 @@ def zeroskd(job: dict[str, Any], out_dir: str | os.PathLike, *, test_set=None) -
     cfg = resolve_config(job.get("zeroskd"))
     device = select_device(job.get("device") or "auto")
     bf16 = use_bf16(device, job.get("precision") or "auto")
-    with _num_threads(job.get("num_threads")):
+    with num_threads(job.get("num_threads")):
         return _run(job, Path(out_dir), cfg, int(job["seed"]), device, bf16, started, test_set)
 
 
