@@ -47,3 +47,10 @@ def test_full_paper_scale_dag(repo):
     # Table 4's supervised models + Table 12's seeds + Tables 1/2 teachers
     assert counts["train_teacher"] >= 15
     assert counts["distill"] > 60
+
+
+def test_patch_grid_target(repo):
+    log = subprocess.run([*SNAKEMAKE, "paper_tables/patches/city.png", "-n", "--config", "scale=paper"], cwd=repo,
+                         capture_output=True, text=True, timeout=180)
+    assert log.returncode == 0, log.stderr[-2000:]
+    assert _job_counts(log.stdout + log.stderr) == {"make_patches": 1, "patch_grid": 1}
