@@ -64,3 +64,15 @@ def test_every_table_and_figure_plans_at_every_scale(repo, monkeypatch):
         for name in TABLES + FIGURES:
             cells = plan.cells(name)
             assert cells and all(c.jobs or c.reason for c in cells), (scale, name)
+
+
+def test_teacher_is_shared_and_only_its_own_params_retrain_it(repo):
+    base = _plan(repo).teacher("cifar10_jpeg")
+    other_distill = _plan(repo, **{"distill.lr": 0.01, "patches.num": 10}).teacher("cifar10_jpeg")
+    assert base.id == other_distill.id
+    assert _plan(repo, **{"teacher.epochs": 5}).teacher("cifar10_jpeg").id != base.id
+    plan = _plan(repo)
+    for name in ("table3", "table9", "table11"):
+        plan.cells(name)
+    # every distillation of these tables reads the one table-3 teacher
+    assert {j.spec["teacher_path"] for j in plan.jobs["distill"].values()} == {plan.path(base, "model.pt")}
