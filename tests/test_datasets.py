@@ -312,3 +312,19 @@ def test_real_cifar10_jpeg_from_mirror():
     assert train.classes == CIFAR10_CLASSES
     mean = train.images[::10].float().mean(dim=(0, 2, 3)) / 255
     assert torch.allclose(mean, torch.tensor(normalization("cifar10_jpeg")[0]), atol=0.01)
+
+
+def test_subsets_spread_over_classes_of_a_class_sorted_dataset():
+    """CIFAR-10 (JPEG) and image folders are stored class by class: a subset must not be 'the first N'."""
+    from augprior.datasets import ImageDataset, subset_indices
+
+    labels = torch.arange(10).repeat_interleave(100)  # 1000 items, sorted by class
+    ds = ImageDataset("x", "test", torch.zeros(1000, 3, 4, 4, dtype=torch.uint8), labels, [str(i) for i in range(10)])
+    sub = ds.subset(200)
+    assert len(sub) == 200 and set(sub.labels.tolist()) == set(range(10))
+    counts = torch.bincount(sub.labels, minlength=10)
+    assert counts.min() >= 8 and counts.max() <= 35
+    small, large = set(subset_indices(1000, 50).tolist()), set(subset_indices(1000, 300).tolist())
+    assert small < large  # nested
+    assert torch.equal(subset_indices(1000, 50), subset_indices(1000, 50))  # fixed
+    assert torch.equal(ds.subset(5000).labels, labels)  # n >= len: everything, in order

@@ -9,6 +9,8 @@ loaded in batches (`load_batch`, `iter_batches`), so folders far larger than mem
 
 from __future__ import annotations
 
+import copy
+
 import gzip
 import hashlib
 import io as _io
@@ -75,10 +77,26 @@ def label(name: str) -> str:
     return LABELS.get(name, name)
 
 
+def subset_indices(total: int, n: int) -> torch.Tensor:
+    """Indices of a fixed, seeded sample of `n` of `total` items, in their original order.
+
+    Datasets may be stored class by class (CIFAR-10 (JPEG), image folders), so "the first n" would
+    hold one or two classes; this sample spreads over the whole set. Samples are nested: the
+    sample of n items is part of the sample of any larger n.
+    """
+    if n >= total:
+        return torch.arange(total)
+    return torch.randperm(total, generator=torch.Generator().manual_seed(0))[:n].sort().values
+
+
 class _Batched:
     """Batched access shared by in-memory and lazily decoded datasets."""
 
     labels: torch.Tensor
+
+    def subset(self, n: int):
+        """A fixed sample of `n` items spread over the whole dataset (`subset_indices`)."""
+        return self.select(subset_indices(len(self), n))
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -119,9 +137,8 @@ class ImageDataset(_Batched):
     def load_batch(self, indices: Sequence[int] | torch.Tensor) -> torch.Tensor:
         return self.images[torch.as_tensor(indices, dtype=torch.long)]
 
-    def subset(self, n: int) -> "ImageDataset":
-        """The first `n` samples."""
-        return ImageDataset(self.name, self.split, self.images[:n], self.labels[:n], self.classes)
+    def select(self, indices: torch.Tensor) -> "ImageDataset":
+        return ImageDataset(self.name, self.split, self.images[indices], self.labels[indices], self.classes)
 
 
 class ImageFolderDataset(_Batched):
@@ -188,6 +205,13 @@ class ImageFolderDataset(_Batched):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         return torch.from_numpy(self._decode(self.paths[i])), int(self.labels[i])
+
+    def select(self, indices: torch.Tensor) -> "ImageFolderDataset":
+        out = copy.copy(self)
+        out.paths = [self.paths[i] for i in indices.tolist()]
+        out.labels = self.labels[indices]
+        out._images = None if self._images is None else self._images[indices]
+        return out
 
     def _decode(self, path: Path) -> np.ndarray:
         try:

@@ -66,7 +66,7 @@ DISTILL_DEFAULTS: dict[str, Any] = {
     "topk": 5,
     "augment": AUGMENT_DEFAULTS,
     "eval_every": 0,              # test-set evaluation every N epochs (0 = only at the end)
-    "eval_subset": None,          # evaluate on the first N test images only (None = all; for ci scale)
+    "eval_subset": None,          # evaluate on a fixed sample of N test images (datasets.subset_indices; None = all)
     "cache_teacher_logits": False,  # DEVIATION when true: teacher outputs once per un-augmented input
     "checkpoint_every_steps": 0,  # extra mid-epoch checkpoints (0 = only at epoch ends)
     "compile": False,             # torch.compile student and teacher
@@ -258,17 +258,6 @@ def _load_test(dataset: str, mirror, size: int):
     return load_dataset(dataset, "test", mirror)
 
 
-def _first(dataset, n: int):
-    """The first n images of a test set (in-memory or image-folder dataset)."""
-    if hasattr(dataset, "subset"):
-        return dataset.subset(n)
-    out = copy.copy(dataset)
-    out.paths, out.labels = dataset.paths[:n], dataset.labels[:n]
-    if getattr(out, "_images", None) is not None:
-        out._images = out._images[:n]
-    return out
-
-
 @torch.no_grad()
 def _cache_targets(teacher, inputs: Inputs, cfg, device, bf16, channels_last, in_chans, mean, std,
                    out_side: int) -> torch.Tensor:
@@ -332,7 +321,7 @@ def _distill(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: boo
     eval_side = job.get("image_size") or (aug["rrc_size"] if aug["random_resized_crop"] and aug["rrc_size"] else None)
     test = _load_test(dataset, job.get("mirror"), int(eval_side or default_input_size(tmeta.get("arch", cfg["student"]))))
     if cfg["eval_subset"]:
-        test = _first(test, cfg["eval_subset"])
+        test = test.subset(cfg["eval_subset"])
     test_side = int(test.load_batch([0]).shape[-1])
     if test.num_classes != num_classes:
         raise ValueError(f"the teacher {job['teacher_path']} has {num_classes} classes, the test set {dataset} "

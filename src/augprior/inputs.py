@@ -16,7 +16,8 @@
                                                it must be a pure function of its own seed and `step`
   {"kind": "dataset", "name": D, "split": "train", "subset": N}
                                                the real images of dataset D (default: the job's
-                                               dataset), optionally only its first N (deterministic);
+                                               dataset), optionally a fixed sample of N of them
+                                               (datasets.subset_indices: seeded, spread over classes);
                                                "size": image side of imagefolder: datasets
   {"kind": "noise_uniform"} / {"kind": "noise_normal"}
                                                fresh noise every step, in pixel units before
@@ -298,13 +299,13 @@ def build_inputs(spec: dict[str, Any], *, batch_size: int, seed: int, dataset: s
             data = load_dataset(name, split, mirror, size=spec.get("size"))
         else:
             data = load_dataset(name, split, mirror)
-        n = len(data)
         subset = spec.get("subset")
         if subset is not None:
             if not (isinstance(subset, int) and subset >= 1):
                 raise InputError(f"input.subset must be a positive integer or null, not {subset!r}")
-            n = min(n, subset)
-        images = data if isinstance(data, ImageFolderDataset) else data.images[:n]
+            data = data.subset(subset)  # a fixed sample spread over all classes, not the first N
+        n = len(data)
+        images = data if isinstance(data, ImageFolderDataset) else data.images
         return IndexedInputs(images, n, batch_size, seed, "dataset",
                              {"name": name, "split": split, "subset": subset})
     # fresh noise

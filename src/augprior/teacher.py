@@ -164,7 +164,9 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
     train = _load_split(job, "train", size)
     test = _load_split(job, "test", size)
     mean, std = normalization(job["dataset"])
-    n_train = min(len(train), cfg.get("train_subset") or len(train))
+    if cfg.get("train_subset"):
+        train = train.subset(cfg["train_subset"])  # a fixed sample spread over all classes
+    n_train = len(train)
     bs = cfg["batch_size"]
     if n_train < bs:
         raise ValueError(f"teacher batch_size {bs} exceeds the {n_train} training images of {job['dataset']}")

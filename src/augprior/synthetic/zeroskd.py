@@ -41,7 +41,6 @@ identical to an uninterrupted run (z of iteration i is a pure function of (seed,
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import os
 import sys
@@ -80,7 +79,7 @@ ZEROSKD_DEFAULTS: dict[str, Any] = {
     "lr_schedule": "cosine",  # cosine (paper) | constant
     "log_every": 0,           # curve point every N iterations (0 = iterations // 100, as the official code)
     "eval_every": 0,          # test-set evaluation every N iterations (0 = only at the end)
-    "eval_subset": None,      # evaluate on the first N test images only (None = all)
+    "eval_subset": None,      # evaluate on a fixed sample of N test images (None = all)
     "checkpoint_every": 1000,  # iterations between state.pt checkpoints (0 = never)
 }
 # options that do not change what is trained: a saved state resumes even when they differ
@@ -342,14 +341,6 @@ def _cosine(total: int):
     return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
 
 
-def _first(dataset, n: int):
-    if hasattr(dataset, "subset"):
-        return dataset.subset(n)
-    out = copy.copy(dataset)
-    out.paths, out.labels = dataset.paths[:n], dataset.labels[:n]
-    return out
-
-
 def zeroskd(job: dict[str, Any], out_dir: str | os.PathLike, *, test_set=None) -> dict[str, Any]:
     """Train a student from the teacher at job["teacher_path"] with an adversarial generator only
     (see the module docstring). Writes out_dir/student.pt, generator.pt, metrics.json."""
@@ -389,7 +380,7 @@ def _run(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: bool, s
 
         test_set = load_dataset(dataset, "test", job.get("mirror"))
     if cfg["eval_subset"]:
-        test_set = _first(test_set, cfg["eval_subset"])
+        test_set = test_set.subset(cfg["eval_subset"])
     side = int(test_set.load_batch([0]).shape[-1]) if hasattr(test_set, "load_batch") else int(test_set.images.shape[-1])
 
     channels_last = bf16 or device.type == "cuda"  # measured faster there (as augprior.distill)
