@@ -81,6 +81,7 @@ def test_reference_run_learns_and_writes_outputs(env):
     assert not (env["ref"] / "state.pt").exists()
     model, meta = load_model(env["ref"] / "model.pt")
     assert meta["arch"] == "wrn10_1" and meta["num_classes"] == 3 and meta["classes"] == sorted(COLOURS)
+    assert meta["image_size"] == 16 and m["image_size"] == 16 and m["train_images"] == 36
 
 
 def test_sigkill_then_resume_is_bit_identical(env):

@@ -259,16 +259,17 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
     metrics = evaluate_dataset(model, test, mean, std, device, bf16, channels_last)
     if curve:
         curve[-1].update(test_top1=metrics["top1"], test_top5=metrics["top5"])
+    image_size = int(test.load_batch([0]).shape[-1])
     metrics.update({
         "arch": cfg["arch"], "dataset": job["dataset"], "dataset_label": label(job["dataset"]),
-        "classes": list(train.classes), "num_params": param_count(model), "image_size": int(test.load_batch([0]).shape[-1]),
+        "classes": list(train.classes), "num_params": param_count(model), "image_size": image_size,
         "train_images": n_train, "epochs": epochs, "steps": total, "train_time_s": round(train_time, 3),
         "bf16": bf16, "channels_last": channels_last, "curve": curve,
         "provenance": provenance(job, scale=job.get("scale"), seed=seed, device=device, started=started),
     })
     save_model(out_dir / "model.pt", model, arch=cfg["arch"], num_classes=train.num_classes,
                in_chans=in_chans, dataset=job["dataset"], mean=list(mean), std=list(std),
-               classes=list(train.classes))
+               classes=list(train.classes), image_size=image_size)
     io.write_json(out_dir / "metrics.json", metrics)
     state_path.unlink(missing_ok=True)
     return metrics
