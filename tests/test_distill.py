@@ -41,13 +41,7 @@ def make_world(root: Path, n_patches: int = 64, classes: int = 3) -> dict:
             "distill": {"student": "resnet8", "epochs": 2, "batch_size": 16}}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on 2 shared cores, two spinning OpenMP threads are many times slower."""
-    prev = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(prev)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

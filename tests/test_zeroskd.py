@@ -22,13 +22,7 @@ MEAN, STD = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one thread is faster than two on a shared machine, and bit-reproducible."""
-    prev = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(prev)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _toy(tmp_path, arch: str = "wrn10_1", classes: int = 5, n: int = 128, side: int = 16):
