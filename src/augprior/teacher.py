@@ -154,8 +154,9 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
     seed = int(job["seed"])
     device = select_device(job.get("device") or "auto")
     bf16 = use_bf16(device, job.get("precision") or "auto")
-    # measured (benchmarks/train_step.py): channels_last pays off with bf16 on CPU and on CUDA
-    channels_last = bf16 or device.type == "cuda"
+    # measured on 2 AVX512-BF16 cores, WRN-16-2 at batch 256 (interleaved steps): fp32 NCHW 41 img/s,
+    # fp32 channels_last 50, bf16 NCHW 56, bf16 channels_last 91; channels_last is the default on CUDA too
+    channels_last = True
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     if device.type == "cuda":  # fastest kernels; GPU runs resume exactly in data order, not bit for bit
         torch.backends.cudnn.benchmark = True
