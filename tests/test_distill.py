@@ -230,15 +230,25 @@ def test_lr_schedules():
     assert f(0) == 1.0 and f(50) == pytest.approx(0.5) and f(100) == 0.0
 
 
-def test_dataset_input_uses_the_first_n_images(world, tmp_path):
+def test_dataset_subset_is_the_documented_seeded_class_spread_sample(world, tmp_path):
+    from augprior.datasets import load_dataset, subset_indices
+
     folder = f"imagefolder:{tmp_path / 'folder'}"
     spec = I.input_spec({"input": {"kind": "dataset", "name": folder, "subset": 8, "size": 32}})
     inp = I.build_inputs(spec, batch_size=4, seed=0)
     assert len(inp) == 8 and inp.steps_per_epoch == 2
-    seen = torch.cat([inp.batch(e, s)[1] for e in range(3) for s in range(2)])
-    assert seen.max() < 8 and set(seen.tolist()) == set(range(8))
+    # the folder is stored class by class (4 images each of c0, c1, c2): the first 8 would miss c2
+    full = load_dataset(folder, "train", size=32)
+    chosen = subset_indices(len(full), 8)
+    assert not torch.equal(chosen, torch.arange(8))
+    assert set(full.labels[chosen].tolist()) == {0, 1, 2}
+    # every drawn batch holds exactly the images of that sample, each once per epoch
+    for epoch in range(2):
+        images, idx = zip(*(inp.batch(epoch, s) for s in range(2)))
+        idx = torch.cat(idx)
+        assert sorted(idx.tolist()) == list(range(8))
+        assert torch.equal(torch.cat(images), full.load_batch(chosen[idx]))
     assert not torch.equal(inp.batch(0, 0)[1], inp.batch(1, 0)[1])  # reshuffled per epoch
-    assert torch.equal(inp.batch(2, 1)[1], inp.batch(2, 1)[1])
     m = D.distill({**world, "input": {"kind": "dataset", "name": folder, "subset": 8, "size": 32},
                    "distill": {**world["distill"], "batch_size": 4, "epochs": 1}}, tmp_path / "ds")
     assert m["input"]["kind"] == "dataset" and m["input"]["num"] == 8 and m["steps"] == 2

@@ -68,7 +68,3 @@ def student_metrics(student_logits: torch.Tensor, teacher_logits: torch.Tensor, 
     out["agreement"] = agreement(student_logits, teacher_logits)
     return out
 
-
-def evaluate(model, dataset, mean, std, device, bf16: bool, batch_size: int = 1000) -> dict:
-    logits = predict_dataset(model, dataset, mean, std, device, bf16, batch_size)
-    return accuracy_metrics(logits, dataset.labels, dataset.num_classes)
