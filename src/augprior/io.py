@@ -1,13 +1,38 @@
-"""Atomic file writes: a killed job never leaves a file that looks complete."""
+"""Atomic file writes: a killed job never leaves a file that looks complete.
+
+Files get the mode the user's umask allows (mkstemp alone would make them 0600, unreadable for
+colleagues on a shared cluster), and a full disk or an I/O error surfaces as one `StorageError`
+line naming the file, with the temporary file removed.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
+
+
+class StorageError(OSError):
+    """Writing an output failed (full disk, read-only or missing folder, I/O error); names the file."""
+
+
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def storage_error(path: str | os.PathLike, err: OSError) -> StorageError:
+    reason = err.strerror or str(err)
+    hint = " (free some space, or point the output elsewhere)" if err.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+    return StorageError(err.errno, f"cannot write {path}: {reason}{hint}")
 
 
 @contextlib.contextmanager
@@ -18,13 +43,23 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     `suffix` lets writers that insist on an extension (numpy's .npy) keep it.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+        os.close(fd)
+    except OSError as err:
+        raise storage_error(path, err) from None
+    tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
+    except StorageError:
+        raise
+    except OSError as err:
+        if err.errno in STORAGE_ERRNOS:
+            raise storage_error(path, err) from None
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()
