@@ -343,3 +343,27 @@ def test_fast_engine_on_cuda_matches_cpu(coffee):
     cpu = generate(coffee, spec, 200, seed=0, engine="fast")
     gpu = generate(coffee, spec, 200, seed=0, engine="fast", device="cuda")
     assert np.abs(cpu.astype(int) - gpu).mean() < 0.5
+
+
+@pytest.mark.parametrize("sharded", [False, True])
+def test_a_full_disk_is_one_error_naming_the_file_and_leaves_no_temp(tmp_path, coffee, monkeypatch, sharded):
+    import errno
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store.os, "posix_fallocate", full)
+    out = tmp_path / ("shards" if sharded else "p.npy")
+    with pytest.raises(io.StorageError, match="No space left on device") as info:
+        make_patch_set(coffee, out, PatchSpec(size=32), num=20, seed=0, engine="fast",
+                       **({"shard_size": 8} if sharded else {}))
+    assert str(tmp_path) in str(info.value)
+    assert not [p for p in tmp_path.rglob(".*") if ".tmp" in p.name]
+
+
+def test_temp_files_of_a_killed_writer_are_removed_by_the_next_run(tmp_path, coffee):
+    out = tmp_path / "p.npy"
+    orphan = tmp_path / ".p.npy.k1ll3d.tmp.npy"
+    orphan.write_bytes(b"\0" * 1000)
+    make_patch_set(coffee, out, PatchSpec(size=32), num=10, seed=0, engine="fast")
+    assert not orphan.exists() and out.is_file()

@@ -129,12 +129,30 @@ def _chunks_progress(prod: Producer, start: int, num: int, total: int, done: int
             yield chunk
 
 
+def _open_for_write(tmp: Path, shape: tuple[int, ...]) -> np.memmap:
+    """A writable .npy memmap whose blocks are reserved up front: on a full disk a memmap write
+    would die of SIGBUS with no message; reserving turns that into an ENOSPC error here, which
+    io.atomic_path reports naming the file (and removes the temp file)."""
+    arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+    if hasattr(os, "posix_fallocate"):
+        with open(tmp, "rb+") as f:
+            os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
+    return arr
+
+
+def remove_stale_temp_files(target: Path) -> None:
+    """Temp files of writers of `target` that were killed (io.atomic_path names them .<name>.*.tmp*)."""
+    for tmp in target.parent.glob(f".{target.name}.*.tmp*"):
+        tmp.unlink(missing_ok=True)
+
+
 def _write_single(prod: Producer, out: Path, meta: dict, progress: bool) -> dict:
     for stale in (meta_path(out),):
         stale.unlink(missing_ok=True)   # the old metadata must not vouch for a half-written set
+    remove_stale_temp_files(out)
     n, P = meta["count"], meta["size"]
     with io.atomic_path(out, suffix=".npy") as tmp:
-        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, P, P, 3))
+        arr = _open_for_write(tmp, (n, P, P, 3))
         k = 0
         for chunk in _chunks_progress(prod, 0, n, n, 0, "patches", progress):
             arr[k:k + len(chunk)] = chunk
@@ -177,8 +195,9 @@ def _write_shards(prod: Producer, folder: Path, meta: dict, shard_size: int | No
         if name in done and done[name]["start"] == start and done[name]["count"] == count:
             shards.append(done[name])
             continue
+        remove_stale_temp_files(folder / name)
         with io.atomic_path(folder / name, suffix=".npy") as tmp:
-            arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(count, P, P, 3))
+            arr = _open_for_write(tmp, (count, P, P, 3))
             j = 0
             for chunk in _chunks_progress(prod, start, count, n, n_done, "patch shards", progress):
                 arr[j:j + len(chunk)] = chunk
