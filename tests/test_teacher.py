@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from augprior import teacher as T
-from augprior.checkpoint import load_model
+from augprior.checkpoint import load_model, save_state
 
 COLOURS = {"blue": (30, 60, 200), "green": (40, 180, 60), "red": (200, 40, 40)}
 
@@ -119,14 +119,14 @@ def test_state_of_another_job_is_refused(env, tmp_path):
     out = tmp_path / "stale"
     short = make_job(Path(job["dataset"].split(":", 1)[1]), epochs=2, eval_every=0)
     T.train_teacher(copy.deepcopy(short), out)  # finishes: state.pt removed
-    T.save_state(out / "state.pt", {"version": T.STATE_VERSION, "fingerprint": "0" * 12, "epoch": 1})
+    save_state(out / "state.pt", {"version": T.STATE_VERSION, "fingerprint": "0" * 12, "epoch": 1})
     with pytest.raises(RuntimeError, match="different teacher job"):
         T.train_teacher(copy.deepcopy(short), out)
     other = copy.deepcopy(short)
     other["teacher"]["lr"] = 0.05
-    T.save_state(out / "state.pt", {"version": T.STATE_VERSION, "fingerprint": T._job_fingerprint(other),
-                                    "resume_key": T._resume_key(other), "epoch": 1})
-    with pytest.raises(RuntimeError, match="differing keys: lr"):
+    save_state(out / "state.pt", {"version": T.STATE_VERSION, "fingerprint": T._job_fingerprint(other),
+                                  "resume_key": T._resume_key(other), "epoch": 1})
+    with pytest.raises(RuntimeError, match="differing keys: teacher.lr"):
         T.train_teacher(copy.deepcopy(short), out)
 
 

@@ -33,21 +33,20 @@ import copy
 import math
 import os
 import time
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import torch
 
-from . import augment, data, io, losses
+from . import augment, data, losses
 from .augment import AUGMENT_DEFAULTS, resolve_augment
-from .checkpoint import load_model, load_state, rng_state, save_model, save_state, set_rng_state
-from .evaluate import accuracy_metrics, predict_dataset, student_metrics
+from .checkpoint import load_model, save_model
 from .inputs import TAG_AUGMENT, Inputs, build_inputs, describe_spec, generator, input_spec
 from .models import build_model, default_input_size, param_count
-from .provenance import params_hash, provenance
+from .provenance import provenance
+from .runner import ResumableRun, StudentEvaluator, due
 from .runtime import autocast, num_threads, progress, select_device, use_bf16
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # state.pt format (2: augprior.runner's layout; version 1 files are refused)
 
 # Options of job["distill"] with the paper's CIFAR values (official TF code) as defaults.
 DISTILL_DEFAULTS: dict[str, Any] = {
@@ -279,28 +278,23 @@ def _cache_targets(teacher, inputs: Inputs, cfg, device, bf16, channels_last, in
 def distill(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Any]:
     """Distil the teacher at job["teacher_path"] into a fresh student (see the module docstring).
 
-    Writes out_dir/student.pt and out_dir/metrics.json; resumes from out_dir/state.pt.
+    Writes out_dir/student.pt and out_dir/metrics.json; resumes from out_dir/state.pt. On SIGTERM /
+    SIGINT it checkpoints at the next step and raises augprior.runner.Preempted (exit status 143 / 130).
     """
     started = time.time()
-    out_dir = Path(out_dir)
     cfg = resolve_config(job.get("distill"))
-    seed = int(job["seed"])
     device = select_device(job.get("device") or "auto")
     bf16 = use_bf16(device, job.get("precision") or "auto")
     channels_last = cfg["channels_last"] if cfg["channels_last"] is not None else (bf16 or device.type == "cuda")
-    with deterministic_mode(cfg["deterministic"]), num_threads(job.get("num_threads")):
-        return _distill(job, out_dir, cfg, seed, device, bf16, channels_last, started)
+    with deterministic_mode(cfg["deterministic"]), num_threads(job.get("num_threads")), \
+            ResumableRun(out_dir, kind="distillation", version=STATE_VERSION, outputs=("student.pt",)) as run:
+        return _distill(run, job, cfg, device=device, bf16=bf16, channels_last=channels_last, started=started)
 
 
-def _distill(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: bool, channels_last: bool,
+def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, channels_last: bool,
              started: float) -> dict[str, Any]:
+    seed = int(job["seed"])
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    for stale in ("metrics.json", "student.pt"):  # outputs of an earlier run are not this run's
-        (out_dir / stale).unlink(missing_ok=True)
-    for name in ("metrics.json", "student.pt", "state.pt"):  # temp files of a killed writer
-        for tmp in out_dir.glob(f".{name}.*.tmp*"):
-            tmp.unlink(missing_ok=True)
-
     teacher, tmeta = load_model(job["teacher_path"], device)
     teacher = teacher.to(memory_format=fmt).eval()
     for p in teacher.parameters():
@@ -353,48 +347,15 @@ def _distill(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: boo
                         target_cache=target_cache, compile=cfg["compile"])
 
     input_desc = inputs.describe()
-    fingerprint = params_hash({
-        "version": STATE_VERSION, "seed": seed, "dataset": dataset, "input": input_desc,
-        "teacher_md5": data.md5sum(job["teacher_path"]),
-        "distill": {k: v for k, v in cfg.items() if k not in OPERATIONAL_KEYS},
-    })
-    state_path = out_dir / "state.pt"
-    curve: list[dict[str, Any]] = []
-    start_epoch, start_step, loss_sum, train_time, resumes = 0, 0, 0.0, 0.0, []
-    if (state := load_state(state_path)) is not None:
-        if state.get("version") != STATE_VERSION or state.get("fingerprint") != fingerprint:
-            raise RuntimeError(f"{state_path} belongs to a different distillation job or code version "
-                               f"(fingerprint {state.get('fingerprint')} vs {fingerprint}); "
-                               "delete it to start over, or use another output folder")
-        student.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"])
-        curve, start_epoch, start_step = state["curve"], state["epoch"], state["step"]
-        loss_sum, train_time, resumes = state["loss_sum"], state["train_time_s"], state["resumes"]
-        resumes = [*resumes, {"epoch": start_epoch, "step": start_step}]
-        print(f"resuming distillation from {state_path} at epoch {start_epoch}, step {start_step}/{steps}",
-              flush=True)
-
-    def checkpoint(epoch: int, step: int) -> None:
-        save_state(state_path, {"version": STATE_VERSION, "fingerprint": fingerprint, "epoch": epoch, "step": step,
-                                "model": student.state_dict(), "optimizer": opt.state_dict(),
-                                "scheduler": sched.state_dict(), "rng": rng_state(), "curve": curve,
-                                "loss_sum": loss_sum, "train_time_s": train_time, "resumes": resumes})
-
-    t_logits = None
-
-    def evaluate() -> dict[str, Any]:
-        nonlocal t_logits
-        if t_logits is None:
-            t_logits = predict_dataset(teacher, test, mean, std, device, bf16, channels_last=channels_last)
-        s_logits = predict_dataset(student, test, mean, std, device, bf16, channels_last=channels_last)
-        return student_metrics(s_logits, t_logits, test.labels, test.num_classes)
-
+    run.resume({"seed": seed, "dataset": dataset, "input": input_desc, "teacher_md5": data.md5sum(job["teacher_path"]),
+                "distill": {k: v for k, v in cfg.items() if k not in OPERATIONAL_KEYS}},
+               {"model": student, "optimizer": opt, "scheduler": sched}, {"epoch": 0, "step": 0}, loss_sum=0.0)
+    score = StudentEvaluator(teacher, test, mean, std, device, bf16, channels_last)
+    start_epoch, start_step, loss_sum = run.position["epoch"], run.position["step"], run.extras["loss_sum"]
     every = cfg["checkpoint_every_steps"]
     for epoch in range(start_epoch, epochs):
         student.train()
-        t0 = epoch_t0 = time.time()
+        epoch_t0 = time.time()
         first = start_step if epoch == start_epoch else 0
         if first == 0:
             loss_sum = 0.0
@@ -407,32 +368,30 @@ def _distill(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: boo
             except FloatingPointError as err:
                 raise FloatingPointError(
                     f"{err} at epoch {epoch + 1}, step {step + 1}/{steps}: stopping; no student.pt or "
-                    f"metrics.json written (lower distill.lr, or try precision fp32; {state_path.name} "
+                    f"metrics.json written (lower distill.lr, or try precision fp32; {run.state_path.name} "
                     "holds the last good checkpoint)") from None
             loss_sum += float(loss)
-            if every and (step + 1) % every == 0 and step + 1 < steps:
-                train_time += time.time() - t0
-                t0 = time.time()
-                checkpoint(epoch, step + 1)
-        train_time += time.time() - t0
+            if step + 1 < steps:
+                run.boundary({"epoch": epoch, "step": step + 1}, save=due(every, step + 1, steps), loss_sum=loss_sum)
         dt = time.time() - epoch_t0
         point = {"epoch": epoch + 1, "step": (epoch + 1) * steps, "train_loss": loss_sum / steps,
                  "lr": sched.get_last_lr()[0], "epoch_time_s": round(dt, 3),
                  "samples_per_s": round((steps - first) * bs / dt, 1) if dt > 0 else None}
-        if cfg["eval_every"] and (epoch + 1) % cfg["eval_every"] == 0 and epoch + 1 < epochs:
-            ev = evaluate()
+        if due(cfg["eval_every"], epoch + 1, epochs):
+            with run.untimed():
+                ev = score(student)
             point.update(test_top1=ev["top1"], test_top5=ev["top5"], agreement=ev["agreement"])
-        curve.append(point)
-        print(f"distill epoch {epoch + 1}/{epochs}: " + ", ".join(
-            f"{k} {v:.4g}" for k, v in point.items() if k not in ("epoch", "step") and v is not None), flush=True)
-        checkpoint(epoch + 1, 0)
+        run.add_point(point, f"distill epoch {epoch + 1}/{epochs}")
+        run.boundary({"epoch": epoch + 1, "step": 0}, save=True, loss_sum=loss_sum)
+    train_time = run.train_time
 
-    last = evaluate()
+    last = score(student)
+    curve = run.curve
     if curve:
         curve[-1].update(test_top1=last["top1"], test_top5=last["top5"], agreement=last["agreement"])
     evaluated = [p for p in curve if "test_top1" in p]
     best = max(evaluated, key=lambda p: p["test_top1"]) if evaluated else None
-    teacher_acc = accuracy_metrics(t_logits, test.labels, test.num_classes)
+    teacher_acc = score.teacher_metrics()
     deviations = [CACHE_DEVIATION] if cfg["cache_teacher_logits"] else []
     metrics: dict[str, Any] = {
         **last,  # the student at the end of training: what the tables use
@@ -450,13 +409,11 @@ def _distill(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: boo
         "input": input_desc, "train_side": train_side, "test_side": test_side,
         "bf16": bf16, "channels_last": channels_last, "compiled": cfg["compile"], "teacher_bn_folded": folded,
         "deterministic": cfg["deterministic"], "function_matching": not cfg["cache_teacher_logits"],
-        "deviations": deviations, "config": cfg, "curve": curve, "resumes": resumes,
+        "deviations": deviations, "config": cfg, "curve": curve, "resumes": run.resumes,
         "provenance": provenance({**{k: v for k, v in job.items() if k != "input"}, "input": describe_spec(spec),
                                   "distill": cfg}, scale=job.get("scale"), seed=seed, device=device,
                                  started=started),
     }
-    save_model(out_dir / "student.pt", student, arch=cfg["student"], num_classes=num_classes, in_chans=in_chans,
-               dataset=dataset, mean=list(mean), std=list(std), classes=tmeta.get("classes"))
-    io.write_json(out_dir / "metrics.json", metrics)  # the completion marker: written last
-    state_path.unlink(missing_ok=True)
-    return metrics
+    return run.finalize(metrics, {"student.pt": lambda path: save_model(
+        path, student, arch=cfg["student"], num_classes=num_classes, in_chans=in_chans, dataset=dataset,
+        mean=list(mean), std=list(std), classes=tmeta.get("classes"))})

@@ -11,11 +11,13 @@ Two schedules (params `teacher.schedule`):
   cosine to zero; meant for laptop/ci scale together with label smoothing.
 
 Every epoch the full training state (model, optimizer, scheduler, python/numpy/torch RNG
-states, epoch, curve) is written atomically to out_dir/state.pt; a rerun after an
-interruption resumes from it and ends bit-identical to an uninterrupted run on the same CPU
-and thread count (on CUDA: the same data and augmentation order; cuDNN kernels may differ).
-The order of samples and the augmentation draws of epoch e come from a generator seeded by
-(seed, e), so they do not depend on where a run was resumed.
+states, position, curve; augprior.runner) is written atomically to out_dir/state.pt, and
+mid-epoch when SIGTERM / SIGINT stops the run; a rerun after an interruption resumes from it
+and ends bit-identical to an uninterrupted run on the same CPU and thread count (on CUDA: the
+same data and augmentation order; cuDNN kernels may differ). The order of samples and the
+augmentation draws of epoch e come from a generator seeded by (seed, e), so they do not depend
+on where a run was resumed; a mid-epoch state also holds that generator's state and the
+epoch's loss / accuracy sums.
 """
 
 from __future__ import annotations
@@ -23,18 +25,18 @@ from __future__ import annotations
 import math
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from . import augment, io
-from .checkpoint import load_state, rng_state, save_model, save_state, set_rng_state
+from . import augment
+from .checkpoint import save_model
 from .datasets import ImageFolderDataset, label, load_dataset, normalization
 from .evaluate import accuracy_metrics
 from .models import build_model, default_input_size, param_count
 from .provenance import params_hash, provenance
+from .runner import ResumableRun, due
 from .runtime import autocast, progress, select_device, use_bf16
 
 # Paper appendix: lr value i holds until step boundary i; the last value after the last boundary.
@@ -42,7 +44,7 @@ PAPER_SCHEDULES = {
     "wrn": {"lrs": [0.1, 0.02, 0.004, 0.0008], "bounds": [24000, 48000, 64000, 80000], "nesterov": True},
     "other": {"lrs": [0.01, 0.1, 0.01, 0.001], "bounds": [400, 32000, 48000, 64000], "nesterov": False},
 }
-STATE_VERSION = 2
+STATE_VERSION = 3  # state.pt format (3: augprior.runner's layout, mid-epoch positions; 2 is refused)
 
 
 def paper_family(arch: str) -> str:
@@ -146,14 +148,20 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
     test set every N epochs, 0 = only at the end), image_size (side for imagefolder: datasets,
     default: the architecture's input size), pretrained / checkpoint (start from torchvision/
     timm weights or a local file; epochs 0 then only evaluates and exports that teacher).
-    Resumes from out_dir/state.pt (saved atomically every epoch) after an interruption.
+    Resumes from out_dir/state.pt (saved atomically every epoch, and mid-epoch on SIGTERM / SIGINT,
+    which then raise augprior.runner.Preempted: exit status 143 / 130) after an interruption.
     """
     started = time.time()
-    out_dir = Path(out_dir)
     cfg = job["teacher"]
-    seed = int(job["seed"])
     device = select_device(job.get("device") or "auto")
     bf16 = use_bf16(device, job.get("precision") or "auto")
+    with ResumableRun(out_dir, kind="teacher", version=STATE_VERSION, outputs=("model.pt",)) as run:
+        return _train(run, job, cfg, device=device, bf16=bf16, started=started)
+
+
+def _train(run: ResumableRun, job: dict[str, Any], cfg: dict[str, Any], *, device: torch.device, bf16: bool,
+           started: float) -> dict[str, Any]:
+    seed = int(job["seed"])
     # measured on 2 AVX512-BF16 cores, WRN-16-2 at batch 256 (interleaved steps): fp32 NCHW 41 img/s,
     # fp32 channels_last 50, bf16 NCHW 56, bf16 channels_last 91; channels_last is the default on CUDA too
     channels_last = True
@@ -195,34 +203,24 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg["schedule"], cfg["arch"], cfg["lr"], total))
     eval_every = int(cfg.get("eval_every") or 0)
 
-    state_path = out_dir / "state.pt"
-    fingerprint = _job_fingerprint(job)
-    curve: list[dict[str, Any]] = []
-    start_epoch, train_time = 0, 0.0
-    if (state := load_state(state_path)) is not None:
-        if state.get("version") != STATE_VERSION or state.get("fingerprint") != fingerprint:
-            saved, now = state.get("resume_key") or {}, _resume_key(job)
-            diff = sorted({k for k in set(saved.get("teacher", {})) | set(now["teacher"])
-                           if saved.get("teacher", {}).get(k) != now["teacher"].get(k)}
-                          | {k for k in ("dataset", "seed") if saved and saved.get(k) != now[k]})
-            raise RuntimeError(f"{state_path} belongs to a different teacher job or code version "
-                               f"(fingerprint {state.get('fingerprint')} vs {fingerprint}"
-                               f"{'; differing keys: ' + ', '.join(diff) if diff else ''}); delete it to start over")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"])
-        curve, start_epoch, train_time = state["curve"], state["epoch"], state["train_time_s"]
-        print(f"resuming teacher from {state_path} at epoch {start_epoch}/{epochs}", flush=True)
-
+    # mid-epoch: the epoch generator's state (order and augmentation draws) and the epoch's sums
+    run.resume(_resume_key(job), {"model": model, "optimizer": opt, "scheduler": sched}, {"epoch": 0, "step": 0},
+               gen_state=None, loss_sum=None, correct=None)
+    start_epoch, start_step = run.position["epoch"], run.position["step"]
     for epoch in range(start_epoch, epochs):
         model.train()
         t0 = time.time()
         gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)  # exact resume per epoch
         order = _epoch_order(n_train, steps_per_epoch * bs, gen)
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        for step in progress(range(steps_per_epoch), desc=f"teacher epoch {epoch + 1}/{epochs}", leave=False):
+        first = start_step if epoch == start_epoch else 0
+        if first:  # resumed mid-epoch: the augmentation stream and the sums continue where they stopped
+            gen.set_state(run.extras["gen_state"])
+            loss_sum, correct = run.extras["loss_sum"].to(device), run.extras["correct"].to(device)
+        else:
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.long)
+        for step in progress(range(first, steps_per_epoch), desc=f"teacher epoch {epoch + 1}/{epochs}", leave=False,
+                             initial=first, total=steps_per_epoch):
             idx = order[step * bs:(step + 1) * bs]
             batch = images[idx.to(images.device)] if images is not None else train.load_batch(idx)
             x = augment_batch(augment.to_float(batch, device, channels_last=channels_last), gen, mean, std,
@@ -237,27 +235,27 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
             sched.step()
             loss_sum += loss.detach()
             correct += (logits.detach().argmax(1) == y).sum()
+            if step + 1 < steps_per_epoch:
+                run.boundary({"epoch": epoch, "step": step + 1}, gen_state=gen.get_state(), loss_sum=loss_sum,
+                             correct=correct)
         train_loss = float(loss_sum) / steps_per_epoch
         if not math.isfinite(train_loss):
             raise FloatingPointError(f"teacher loss is {train_loss} in epoch {epoch + 1}; lower teacher.lr")
         dt = time.time() - t0
-        train_time += dt
         point = {"epoch": epoch + 1, "step": (epoch + 1) * steps_per_epoch, "train_loss": train_loss,
                  "train_top1": float(correct) / (steps_per_epoch * bs) * 100, "lr": sched.get_last_lr()[0],
-                 "epoch_time_s": round(dt, 3), "images_per_s": round(steps_per_epoch * bs / dt, 1)}
-        if eval_every and (epoch + 1) % eval_every == 0 and epoch + 1 < epochs:
-            ev = evaluate_dataset(model, test, mean, std, device, bf16, channels_last)
+                 "epoch_time_s": round(dt, 3),
+                 "images_per_s": round((steps_per_epoch - first) * bs / dt, 1) if dt > 0 else None}
+        if due(eval_every, epoch + 1, epochs):
+            with run.untimed():
+                ev = evaluate_dataset(model, test, mean, std, device, bf16, channels_last)
             point.update(test_top1=ev["top1"], test_top5=ev["top5"])
-        curve.append(point)
-        print(f"teacher epoch {epoch + 1}/{epochs}: " + ", ".join(
-            f"{k} {v:.4g}" for k, v in point.items() if k not in ("epoch", "step")), flush=True)
-        save_state(state_path, {"version": STATE_VERSION, "fingerprint": fingerprint, "resume_key": _resume_key(job),
-                                "epoch": epoch + 1,
-                                "model": model.state_dict(), "optimizer": opt.state_dict(),
-                                "scheduler": sched.state_dict(), "rng": rng_state(), "curve": curve,
-                                "train_time_s": train_time})
+        run.add_point(point, f"teacher epoch {epoch + 1}/{epochs}")
+        run.boundary({"epoch": epoch + 1, "step": 0}, save=True, gen_state=None, loss_sum=None, correct=None)
+    train_time = run.train_time
 
     metrics = evaluate_dataset(model, test, mean, std, device, bf16, channels_last)
+    curve = run.curve
     if curve:
         curve[-1].update(test_top1=metrics["top1"], test_top5=metrics["top5"])
     image_size = int(test.load_batch([0]).shape[-1])
@@ -265,15 +263,12 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
         "arch": cfg["arch"], "dataset": job["dataset"], "dataset_label": label(job["dataset"]),
         "classes": list(train.classes), "num_params": param_count(model), "image_size": image_size,
         "train_images": n_train, "epochs": epochs, "steps": total, "train_time_s": round(train_time, 3),
-        "bf16": bf16, "channels_last": channels_last, "curve": curve,
+        "bf16": bf16, "channels_last": channels_last, "curve": curve, "resumes": run.resumes,
         "provenance": provenance(job, scale=job.get("scale"), seed=seed, device=device, started=started),
     })
-    save_model(out_dir / "model.pt", model, arch=cfg["arch"], num_classes=train.num_classes,
-               in_chans=in_chans, dataset=job["dataset"], mean=list(mean), std=list(std),
-               classes=list(train.classes), image_size=image_size)
-    io.write_json(out_dir / "metrics.json", metrics)
-    state_path.unlink(missing_ok=True)
-    return metrics
+    return run.finalize(metrics, {"model.pt": lambda path: save_model(
+        path, model, arch=cfg["arch"], num_classes=train.num_classes, in_chans=in_chans, dataset=job["dataset"],
+        mean=list(mean), std=list(std), classes=list(train.classes), image_size=image_size)})
 
 
 def _epoch_order(n: int, needed: int, gen: torch.Generator) -> torch.Tensor:

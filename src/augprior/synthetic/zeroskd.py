@@ -46,21 +46,20 @@ import os
 import sys
 import time
 import types
-from pathlib import Path
 from typing import Any, Iterator
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .. import data, io
-from ..checkpoint import load_model, load_state, rng_state, save_model, save_state, set_rng_state
-from ..evaluate import accuracy_metrics, predict_dataset, student_metrics
+from .. import data
+from ..checkpoint import load_model, save_model, save_state
 from ..models import build_model, param_count
-from ..provenance import params_hash, provenance
+from ..provenance import provenance
+from ..runner import ResumableRun, StudentEvaluator, due
 from ..runtime import autocast, num_threads, progress, select_device, use_bf16
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # state.pt format (2: augprior.runner's layout; version 1 files are refused)
 TAG_Z = 0x25D  # stream of the per-iteration noise batches
 
 ZEROSKD_DEFAULTS: dict[str, Any] = {
@@ -343,24 +342,20 @@ def _cosine(total: int):
 
 def zeroskd(job: dict[str, Any], out_dir: str | os.PathLike, *, test_set=None) -> dict[str, Any]:
     """Train a student from the teacher at job["teacher_path"] with an adversarial generator only
-    (see the module docstring). Writes out_dir/student.pt, generator.pt, metrics.json."""
+    (see the module docstring). Writes out_dir/student.pt, generator.pt, metrics.json. On SIGTERM /
+    SIGINT it checkpoints after the current iteration and raises augprior.runner.Preempted."""
     started = time.time()
     cfg = resolve_config(job.get("zeroskd"))
     device = select_device(job.get("device") or "auto")
     bf16 = use_bf16(device, job.get("precision") or "auto")
-    with num_threads(job.get("num_threads")):
-        return _run(job, Path(out_dir), cfg, int(job["seed"]), device, bf16, started, test_set)
+    with num_threads(job.get("num_threads")), \
+            ResumableRun(out_dir, kind="ZeroSKD", version=STATE_VERSION, outputs=("student.pt", "generator.pt")) as run:
+        return _run(run, job, cfg, device=device, bf16=bf16, started=started, test_set=test_set)
 
 
-def _run(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: bool, started: float,
+def _run(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, started: float,
          test_set) -> dict[str, Any]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("metrics.json", "student.pt", "generator.pt"):  # an earlier run's outputs are not this run's
-        (out_dir / stale).unlink(missing_ok=True)
-    for name in ("metrics.json", "student.pt", "generator.pt", "state.pt"):  # temp files of a killed writer
-        for tmp in out_dir.glob(f".{name}.*.tmp*"):
-            tmp.unlink(missing_ok=True)
-
+    seed = int(job["seed"])
     teacher, tmeta = load_model(job["teacher_path"], device)
     teacher.eval()
     for p in teacher.parameters():
@@ -397,46 +392,13 @@ def _run(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: bool, s
     sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, lam)
     step_fn = ZeroShotStep(teacher, student, gen, opt_g, opt_s, cfg, device=device, bf16=bf16)
 
-    fingerprint = params_hash({"version": STATE_VERSION, "seed": seed, "teacher_md5": data.md5sum(job["teacher_path"]),
-                               "side": side, "zeroskd": {k: v for k, v in cfg.items() if k not in OPERATIONAL_KEYS}})
-    state_path = out_dir / "state.pt"
-    curve: list[dict[str, Any]] = []
-    start, train_time, resumes, window = 0, 0.0, [], []
-    if (state := load_state(state_path)) is not None:
-        if state.get("version") != STATE_VERSION or state.get("fingerprint") != fingerprint:
-            raise RuntimeError(f"{state_path} belongs to a different ZeroSKD job or code version "
-                               f"(fingerprint {state.get('fingerprint')} vs {fingerprint}); "
-                               "delete it to start over, or use another output folder")
-        student.load_state_dict(state["student"])
-        gen.load_state_dict(state["generator"])
-        opt_s.load_state_dict(state["opt_s"])
-        opt_g.load_state_dict(state["opt_g"])
-        sched_s.load_state_dict(state["sched_s"])
-        sched_g.load_state_dict(state["sched_g"])
-        set_rng_state(state["rng"])
-        start, curve, window = state["iteration"], state["curve"], state["window"]
-        train_time, resumes = state["train_time_s"], [*state["resumes"], {"iteration": state["iteration"]}]
-        print(f"resuming ZeroSKD from {state_path} at iteration {start}/{total}", flush=True)
-
-    def checkpoint(iteration: int) -> None:
-        save_state(state_path, {"version": STATE_VERSION, "fingerprint": fingerprint, "iteration": iteration,
-                                "student": student.state_dict(), "generator": gen.state_dict(),
-                                "opt_s": opt_s.state_dict(), "opt_g": opt_g.state_dict(),
-                                "sched_s": sched_s.state_dict(), "sched_g": sched_g.state_dict(),
-                                "rng": rng_state(), "curve": curve, "window": window,
-                                "train_time_s": train_time, "resumes": resumes})
-
-    t_logits = None
-
-    def evaluate() -> dict[str, Any]:
-        nonlocal t_logits
-        if t_logits is None:
-            t_logits = predict_dataset(teacher, test_set, mean, std, device, bf16, channels_last=channels_last)
-        s_logits = predict_dataset(student, test_set, mean, std, device, bf16, channels_last=channels_last)
-        return student_metrics(s_logits, t_logits, test_set.labels, test_set.num_classes)
-
+    run.resume({"seed": seed, "teacher_md5": data.md5sum(job["teacher_path"]), "side": side,
+                "zeroskd": {k: v for k, v in cfg.items() if k not in OPERATIONAL_KEYS}},
+               {"student": student, "generator": gen, "opt_s": opt_s, "opt_g": opt_g, "sched_s": sched_s,
+                "sched_g": sched_g}, {"iteration": 0}, window=[])
+    start, window = run.position["iteration"], run.extras["window"]
+    score = StudentEvaluator(teacher, test_set, mean, std, device, bf16, channels_last)
     log_every = cfg["log_every"] or max(1, total // 100)
-    t0 = time.time()
     try:
         for it in progress(range(start, total), desc="zeroskd", initial=start, total=total):
             z = noise_batch(seed, it, cfg["batch_size"], cfg["z_dim"]).to(device)
@@ -445,7 +407,7 @@ def _run(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: bool, s
             except FloatingPointError as err:
                 raise FloatingPointError(
                     f"ZeroSKD: {err} at iteration {it + 1}/{total}: stopping; no student.pt or metrics.json "
-                    f"written (lower zeroskd.lr_g / lr_s, or try precision fp32; {state_path.name} holds the "
+                    f"written (lower zeroskd.lr_g / lr_s, or try precision fp32; {run.state_path.name} holds the "
                     "last good checkpoint)") from None
             sched_s.step()
             sched_g.step()
@@ -456,22 +418,22 @@ def _run(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: bool, s
                          **{k: sum(s[k] for s in window if k in s) / max(1, sum(k in s for s in window))
                             for k in window[0]}}
                 window = []
-                if cfg["eval_every"] and done % cfg["eval_every"] == 0 and done < total:
-                    ev = evaluate()
+                if due(cfg["eval_every"], done, total):
+                    with run.untimed():
+                        ev = score(student)
                     point.update(test_top1=ev["top1"], test_top5=ev["top5"], agreement=ev["agreement"])
-                curve.append(point)
-            if cfg["checkpoint_every"] and done % cfg["checkpoint_every"] == 0 and done < total:
-                train_time += time.time() - t0
-                t0 = time.time()
-                checkpoint(done)
-        train_time += time.time() - t0
+                run.add_point(point)
+            if done < total:
+                run.boundary({"iteration": done}, save=due(cfg["checkpoint_every"], done, total), window=window)
+        train_time = run.train_time
     finally:
         step_fn.close()
 
-    last = evaluate()
+    last = score(student)
+    curve = run.curve
     if curve:
         curve[-1].update(test_top1=last["top1"], test_top5=last["top5"], agreement=last["agreement"])
-    teacher_acc = accuracy_metrics(t_logits, test_set.labels, test_set.num_classes)
+    teacher_acc = score.teacher_metrics()
     ran = total - start
     metrics: dict[str, Any] = {
         **last,
@@ -483,18 +445,17 @@ def _run(job, out_dir: Path, cfg, seed: int, device: torch.device, bf16: bool, s
         "generated_images": total * cfg["batch_size"],
         "train_time_s": round(train_time, 3),
         "iterations_per_s": round(ran / train_time, 4) if train_time > 0 and ran > 0 else None,
-        "bf16": bf16, "channels_last": channels_last, "config": cfg, "curve": curve, "resumes": resumes,
+        "bf16": bf16, "channels_last": channels_last, "config": cfg, "curve": curve, "resumes": run.resumes,
         "provenance": provenance({**job, "zeroskd": cfg}, scale=job.get("scale"), seed=seed, device=device,
                                  started=started),
     }
-    save_model(out_dir / "student.pt", student, arch=cfg["student"], num_classes=num_classes, in_chans=in_chans,
-               dataset=dataset, mean=list(mean), std=list(std), classes=tmeta.get("classes"))
-    with io.atomic_path(out_dir / "generator.pt") as tmp:
-        torch.save({"state_dict": {k: v.detach().cpu() for k, v in gen.state_dict().items()},
-                    "z_dim": cfg["z_dim"], "img_size": side, "channels": in_chans}, tmp)
-    io.write_json(out_dir / "metrics.json", metrics)  # the completion marker: written last
-    state_path.unlink(missing_ok=True)
-    return metrics
+    generator_blob = {"state_dict": {k: v.detach().cpu() for k, v in gen.state_dict().items()},
+                      "z_dim": cfg["z_dim"], "img_size": side, "channels": in_chans}
+    return run.finalize(metrics, {
+        "student.pt": lambda path: save_model(path, student, arch=cfg["student"], num_classes=num_classes,
+                                              in_chans=in_chans, dataset=dataset, mean=list(mean), std=list(std),
+                                              classes=tmeta.get("classes")),
+        "generator.pt": lambda path: save_state(path, generator_blob)})
 
 
 class _CallableModule(types.ModuleType):

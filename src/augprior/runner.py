@@ -1,0 +1,349 @@
+"""The resumable-run skeleton every training engine shares (teacher, distillation, ZeroSKD, ...).
+
+An engine keeps only its setup and its step; the run does the rest:
+
+    run = ResumableRun(out_dir, kind="distillation", version=STATE_VERSION, outputs=("student.pt",))
+    with run:                                  # stale outputs + temp files removed, signal handlers on
+        ...setup: models, optimizers, data...
+        run.resume(key, {"model": m, "optimizer": opt, "scheduler": sched},
+                   {"epoch": 0, "step": 0}, loss_sum=0.0)   # restores state.pt when there is one
+        epoch, step = run.position["epoch"], run.position["step"]
+        for ...:
+            ...one step...
+            run.boundary({"epoch": e, "step": s + 1}, save=periodic, loss_sum=loss_sum)
+        run.finalize(metrics, {"student.pt": lambda path: save_model(path, ...)})
+
+- Stale outputs: the finished files of an earlier run (`outputs` and metrics.json) are removed by
+  resume(), i.e. once the engine's setup and the state check have passed (a run refused for a bad
+  input or a foreign state.pt changes nothing); the temp files a killed writer left
+  (`.NAME.*.tmp*`) are removed on entering and on leaving the run.
+- Fingerprint: `key` (a plain dict: what must match for a saved state to be resumed) is hashed
+  with provenance.params_hash; a state.pt of another key or state version is refused with a
+  message naming the differing keys.
+- State: every registered object's state_dict (or a torch.Generator's get_state), the global RNG
+  states (python, numpy, torch, CUDA), the position, the curve, the engine's extra loop values,
+  the training time and the list of resumes, written atomically to out_dir/state.pt.
+- `boundary(position, save=..., **extras)`: the engine calls it whenever its state is consistent
+  with `position` (where a resumed run would start). It writes state.pt when `save` is true, and
+  when SIGTERM or SIGINT has arrived.
+- Preemption: while the run is entered, SIGTERM and SIGINT (what SLURM sends at preemption, and
+  Ctrl-C) only set a flag. At the next boundary the run writes state.pt at that position (so the
+  requeued job resumes bit-identically), prints one line to stderr and raises `Preempted`, a
+  SystemExit whose code is 128 + the signal number: 143 for SIGTERM, 130 for SIGINT. Uncaught
+  it ends the process with that status and no traceback; Snakemake sees a failed job, which
+  `--retries` (or a requeue) reruns, and the rerun resumes. A second signal does what it would
+  have done without the run (SIGINT: KeyboardInterrupt, SIGTERM: the process ends), keeping the
+  last state.pt. The previous handlers are restored on exit; a signal that arrives after the last
+  boundary lets the run finish, then is handed to the previous handler.
+- `finalize(metrics, writers)`: each output is written (writers write atomically), then
+  metrics.json (the completion marker, always last), then state.pt is removed.
+- Training time excludes evaluations and checkpoint writes (`with run.untimed(): ...`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import torch
+
+from . import io
+from .checkpoint import load_state, rng_state, save_state, set_rng_state
+from .provenance import params_hash
+
+PREEMPT_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+STATE_FILE = "state.pt"
+METRICS_FILE = "metrics.json"
+# top-level names of state.pt that the skeleton uses; position keys sit beside them
+_RESERVED = ("version", "kind", "fingerprint", "resume_key", "objects", "rng", "curve", "extras", "train_time_s",
+             "resumes")
+
+
+def exit_status(signum: int) -> int:
+    """The exit status of a run stopped cleanly by `signum`: 128 + signum (SIGTERM 143, SIGINT 130)."""
+    return 128 + int(signum)
+
+
+class Preempted(SystemExit):
+    """A run stopped by SIGTERM / SIGINT after checkpointing. A SystemExit, so that `except Exception`
+    does not swallow it and, uncaught, the process exits with `code` = exit_status(signum) silently
+    (the one-line message is printed to stderr when it is raised)."""
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(exit_status(signum))
+        self.signum, self.message = int(signum), message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def due(every: int, done: int, total: int) -> bool:
+    """Whether a periodic action (evaluation, checkpoint) every `every` units falls after `done`
+    units of `total`; never at the end (the final one is done anyway) and never when every is 0."""
+    return bool(every) and done % every == 0 and done < total
+
+
+def key_diff(saved: Any, now: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the leaves that differ between two nested dicts (a key missing on one side
+    counts as different)."""
+    if isinstance(saved, Mapping) and isinstance(now, Mapping):
+        out: list[str] = []
+        for k in sorted(set(saved) | set(now), key=str):
+            name = f"{prefix}.{k}" if prefix else str(k)
+            if k not in saved or k not in now:
+                out.append(name)
+            else:
+                out += key_diff(saved[k], now[k], name)
+        return out
+    return [] if saved == now else [prefix or "(value)"]
+
+
+def _get_state(obj: Any) -> Any:
+    if isinstance(obj, torch.Generator):
+        return obj.get_state()
+    return obj.state_dict()
+
+
+def _set_state(obj: Any, state: Any) -> None:
+    if isinstance(obj, torch.Generator):
+        obj.set_state(state)
+    else:
+        obj.load_state_dict(state)
+
+
+class ResumableRun:
+    """One training run in `out_dir` (see the module docstring). `kind` names the engine in messages
+    ("distillation", "teacher", "ZeroSKD"); `version` is the engine's state format version;
+    `outputs` the files finalize() writes besides metrics.json."""
+
+    def __init__(self, out_dir: str | os.PathLike, *, kind: str, version: int, outputs: tuple[str, ...] = ()):
+        self.out_dir = Path(out_dir)
+        self.kind, self.version, self.outputs = kind, version, tuple(outputs)
+        self.state_path = self.out_dir / STATE_FILE
+        self.key: dict[str, Any] = {}
+        self.fingerprint = ""
+        self.objects: dict[str, Any] = {}
+        self.position: dict[str, int] = {}
+        self.extras: dict[str, Any] = {}
+        self.curve: list[dict[str, Any]] = []
+        self.resumes: list[dict[str, int]] = []
+        self.resumed = False
+        self._time, self._mark = 0.0, None
+        self._signal: int | None = None
+        self._acted = False
+        self._previous: dict[int, Any] = {}
+
+    # ------------------------------------------------------------------ entering and leaving
+
+    def __enter__(self) -> ResumableRun:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.remove_temp_files()
+        self._install()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self._restore()
+        self.remove_temp_files()
+        if exc_type is None and self._signal is not None and not self._acted:
+            signal.raise_signal(self._signal)  # arrived after the last boundary: the run finished first
+        return False
+
+    def remove_temp_files(self) -> None:
+        """Temp files of a killed or interrupted writer of this run's files (io.atomic_path names)."""
+        for name in (METRICS_FILE, STATE_FILE, *self.outputs):
+            for tmp in self.out_dir.glob(f".{name}.*.tmp*"):
+                tmp.unlink(missing_ok=True)
+
+    def _install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread: no clean stop then
+        for sig in PREEMPT_SIGNALS:
+            prev = signal.getsignal(sig)
+            if prev == signal.SIG_IGN:
+                continue  # a process told to ignore the signal keeps ignoring it
+            self._previous[sig] = prev
+            signal.signal(sig, self._on_signal)
+
+    def _restore(self) -> None:
+        for sig, prev in self._previous.items():
+            signal.signal(sig, prev if prev is not None else signal.SIG_DFL)
+        self._previous = {}
+
+    def _on_signal(self, signum: int, frame) -> None:
+        if self._signal is None:
+            self._signal = signum  # acted on at the next boundary (no I/O in a signal handler)
+            return
+        # a second signal: what it would have done without the run; state.pt keeps the last checkpoint
+        prev = self._previous.get(signum, signal.SIG_DFL)
+        self._restore()
+        if callable(prev):
+            prev(signum, frame)
+        else:
+            signal.raise_signal(signum)
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._signal is not None
+
+    # ------------------------------------------------------------------ state
+
+    def resume(self, key: dict[str, Any], objects: dict[str, Any], position: dict[str, int],
+               **extras: Any) -> bool:
+        """Register the fingerprint `key`, the objects a checkpoint holds, the starting position and
+        the engine's extra loop values (their fresh-run values); restore all of them from state.pt
+        when there is one. Returns whether it resumed. Starts the training clock."""
+        clash = sorted(set(position) & set(_RESERVED))
+        if clash:
+            raise ValueError(f"position keys {clash} clash with state.pt's own keys")
+        self.key, self.fingerprint = key, params_hash(key)
+        self.objects, self.position, self.extras = dict(objects), dict(position), dict(extras)
+        try:
+            state = load_state(self.state_path)
+        except Exception as err:  # noqa: BLE001 - torch raises many kinds on a damaged file
+            raise RuntimeError(f"{self.state_path}: cannot read the saved {self.kind} state ({err}); "
+                               "delete it to start over") from None
+        if state is not None:
+            self._check(state)
+        for stale in (METRICS_FILE, *self.outputs):  # outputs of an earlier run are not this run's
+            (self.out_dir / stale).unlink(missing_ok=True)
+        if state is not None:
+            for name, obj in self.objects.items():
+                _set_state(obj, state["objects"][name])
+            set_rng_state(state["rng"])
+            self.position = {k: state[k] for k in position}
+            self.extras = {**self.extras, **state["extras"]}
+            self.curve, self._time = state["curve"], state["train_time_s"]
+            self.resumes = [*state["resumes"], dict(self.position)]
+            self.resumed = True
+            print(f"resuming {self.kind} from {self.state_path} at "
+                  + ", ".join(f"{k} {v}" for k, v in self.position.items()), flush=True)
+        if self._signal is not None:  # arrived during setup: nothing new to save
+            self._acted = True
+            self._stop("before training started (state.pt unchanged)")
+        self._mark = time.time()
+        return self.resumed
+
+    def _check(self, state: dict[str, Any]) -> None:
+        ok = (state.get("version") == self.version and state.get("fingerprint") == self.fingerprint
+              and set(state.get("objects") or ()) == set(self.objects))
+        if ok:
+            return
+        saved = state.get("resume_key")
+        diff = key_diff(saved, self.key) if isinstance(saved, Mapping) else []
+        version = state.get("version")
+        raise RuntimeError(
+            f"{self.state_path} belongs to a different {self.kind} job or code version "
+            f"(fingerprint {state.get('fingerprint')} vs {self.fingerprint}"
+            + (f"; state version {version} vs {self.version}" if version != self.version else "")
+            + (f"; differing keys: {', '.join(diff)}" if diff else "")
+            + "); delete it to start over, or use another output folder")
+
+    def checkpoint(self) -> None:
+        """Write state.pt at the current position (the last boundary), atomically."""
+        with self.untimed():
+            save_state(self.state_path, {
+                "version": self.version, "kind": self.kind, "fingerprint": self.fingerprint,
+                "resume_key": self.key, **self.position,
+                "objects": {name: _get_state(obj) for name, obj in self.objects.items()},
+                "rng": rng_state(), "curve": self.curve, "extras": self.extras,
+                "train_time_s": self._time, "resumes": self.resumes,
+            })
+
+    def boundary(self, position: dict[str, int], *, save: bool = False, **extras: Any) -> None:
+        """The engine's state is consistent with `position` (and `extras`): checkpoint when `save`,
+        and checkpoint then raise Preempted when a stop signal has arrived."""
+        self.position = position
+        if extras:
+            self.extras.update(extras)
+        if save or self._signal is not None:
+            self.checkpoint()
+        if self._signal is not None:
+            self._acted = True
+            self._stop("state saved to " + str(self.state_path))
+
+    def _stop(self, what: str) -> None:
+        name = signal.Signals(self._signal).name
+        where = ", ".join(f"{k} {v}" for k, v in self.position.items())
+        message = (f"{self.kind}: stopped by {name} at {where}; {what}; rerun the same job to resume "
+                   f"(exit status {exit_status(self._signal)})")
+        print(message, file=sys.stderr, flush=True)
+        raise Preempted(self._signal, message)
+
+    # ------------------------------------------------------------------ time, curve, the end
+
+    @property
+    def train_time(self) -> float:
+        """Seconds spent training so far, over all resumes (evaluations and checkpoint writes excluded)."""
+        return self._time + (time.time() - self._mark if self._mark is not None else 0.0)
+
+    @contextlib.contextmanager
+    def untimed(self) -> Iterator[None]:
+        """Stop the training clock for the duration (evaluations, checkpoint writes)."""
+        if self._mark is None:
+            yield
+            return
+        self._time += time.time() - self._mark
+        self._mark = None
+        try:
+            yield
+        finally:
+            self._mark = time.time()
+
+    def add_point(self, point: dict[str, Any], label: str | None = None) -> None:
+        """Append a curve point; with `label`, print it as one line "label: key value, ..."."""
+        self.curve.append(point)
+        if label is not None:
+            print(f"{label}: " + ", ".join(f"{k} {v:.4g}" for k, v in point.items()
+                                           if k not in ("epoch", "step", "iteration") and v is not None), flush=True)
+
+    def finalize(self, metrics: dict[str, Any], writers: dict[str, Callable[[Path], None]]) -> dict[str, Any]:
+        """Write the outputs (writers[name](path), each atomic), then metrics.json, then remove state.pt.
+        A stop signal that arrived since the last boundary checkpoints and raises Preempted instead."""
+        if set(writers) != set(self.outputs):
+            raise ValueError(f"finalize: writers for {sorted(writers)}, the run declared {sorted(self.outputs)}")
+        if self._signal is not None:
+            self.checkpoint()
+            self._acted = True
+            self._stop("state saved to " + str(self.state_path))
+        for name, write in writers.items():
+            write(self.out_dir / name)
+        io.write_json(self.out_dir / METRICS_FILE, metrics)  # the completion marker: written last
+        self.state_path.unlink(missing_ok=True)
+        return metrics
+
+
+class StudentEvaluator:
+    """Student metrics (with agreement) against a teacher on a fixed test set; the teacher's logits
+    are computed once, at the first call, and kept (`teacher_logits`)."""
+
+    def __init__(self, teacher: torch.nn.Module, test, mean, std, device: torch.device, bf16: bool,
+                 channels_last: bool):
+        self.teacher, self.test, self.mean, self.std = teacher, test, mean, std
+        self.device, self.bf16, self.channels_last = device, bf16, channels_last
+        self.teacher_logits: torch.Tensor | None = None
+
+    def _logits(self, model: torch.nn.Module) -> torch.Tensor:
+        from .evaluate import predict_dataset
+
+        return predict_dataset(model, self.test, self.mean, self.std, self.device, self.bf16,
+                               channels_last=self.channels_last)
+
+    def __call__(self, student: torch.nn.Module) -> dict[str, Any]:
+        from .evaluate import student_metrics
+
+        if self.teacher_logits is None:
+            self.teacher_logits = self._logits(self.teacher)
+        return student_metrics(self._logits(student), self.teacher_logits, self.test.labels, self.test.num_classes)
+
+    def teacher_metrics(self) -> dict[str, Any]:
+        from .evaluate import accuracy_metrics
+
+        if self.teacher_logits is None:
+            self.teacher_logits = self._logits(self.teacher)
+        return accuracy_metrics(self.teacher_logits, self.test.labels, self.test.num_classes)
