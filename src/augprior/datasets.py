@@ -27,6 +27,7 @@ import torch
 from PIL import Image
 
 from . import data, io
+from .registry import Registry, UnknownName
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 FASHION_MNIST_CLASSES = ["t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
@@ -35,6 +36,15 @@ FASHION_MNIST_CLASSES = ["t-shirt/top", "trouser", "pullover", "dress", "coat", 
 IMAGENET_NORMALIZATION = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 IMAGEFOLDER_PREFIX = "imagefolder:"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+
+
+class UnknownDataset(UnknownName, data.DataError):
+    """A dataset name no loader is registered for."""
+
+
+# name -> loader(name, files, split) -> (images, labels, classes); meta `label`: the name printed in tables.
+# Loaders register themselves below, where they are defined.
+DATASETS: Registry = Registry("dataset", error=UnknownDataset)
 
 
 class _Normalization(dict):
@@ -54,12 +64,6 @@ NORMALIZATION = _Normalization({
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
     "fashion_mnist": ((0.2860,), (0.3530,)),
 })
-LABELS = {
-    "cifar10": "CIFAR-10",
-    "cifar10_jpeg": "CIFAR-10 (JPEG)",
-    "cifar100": "CIFAR-100",
-    "fashion_mnist": "Fashion-MNIST",
-}
 
 
 def normalization(name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -74,7 +78,7 @@ def label(name: str) -> str:
     """Human-readable dataset name for tables."""
     if name.startswith(IMAGEFOLDER_PREFIX):
         return Path(name[len(IMAGEFOLDER_PREFIX):]).name or name
-    return LABELS.get(name, name)
+    return DATASETS.meta(name).get("label", name) if name in DATASETS else name
 
 
 def subset_indices(total: int, n: int) -> torch.Tensor:
@@ -289,17 +293,14 @@ def load_dataset(name: str, split: str, mirror: str | os.PathLike | None = None,
                  size: int | None = None) -> ImageDataset | ImageFolderDataset:
     """A labelled split of dataset `name`: cifar10, cifar100, cifar10_jpeg, fashion_mnist,
     or `imagefolder:/path/to/root` (then `size` sets the square side, default 224)."""
-    if name.startswith(IMAGEFOLDER_PREFIX):
-        return ImageFolderDataset(name[len(IMAGEFOLDER_PREFIX):], split, size or 224)
+    entry = DATASETS.entry(name)
+    if entry.meta.get("folder"):
+        return entry.obj(entry.args["root"], split, size or 224)
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
     if size is not None:
         raise ValueError(f"dataset {name!r} has a fixed image size; `size` applies to imagefolder: datasets only")
-    loaders = {"cifar10": _cifar_python, "cifar100": _cifar_python, "cifar10_jpeg": _cifar10_jpeg,
-               "fashion_mnist": _fashion_mnist}
-    if name not in loaders:
-        raise data.DataError(f"unknown dataset {name!r}; known: {', '.join(sorted(loaders))}, "
-                             f"{IMAGEFOLDER_PREFIX}/path/to/root")
+    loader = entry.obj
     files = data.resolve_dataset(name, mirror)
     key = "-".join(data.md5sum(p)[:8] for p in files.values())
     cached = data.cache_dir() / "decoded" / f"{name}-{split}-{key}.npz"
@@ -307,12 +308,14 @@ def load_dataset(name: str, split: str, mirror: str | os.PathLike | None = None,
         with np.load(cached, allow_pickle=False) as z:
             images, labels, classes = z["images"], z["labels"], [str(c) for c in z["classes"]]
     else:
-        images, labels, classes = loaders[name](name, files, split)
+        images, labels, classes = loader(name, files, split)
         with io.atomic_path(cached, suffix=".npz") as tmp:
             np.savez(tmp, images=images, labels=labels, classes=np.array(classes))
     return ImageDataset(name, split, torch.from_numpy(images), torch.from_numpy(labels).long(), classes)
 
 
+@DATASETS.register("cifar100", label="CIFAR-100")
+@DATASETS.register("cifar10", label="CIFAR-10")
 def _cifar_python(name: str, files: dict[str, Path], split: str):
     """The official python-pickle archives (cifar-10-python.tar.gz, cifar-100-python.tar.gz)."""
     (archive,) = files.values()
@@ -332,6 +335,7 @@ def _cifar_python(name: str, files: dict[str, Path], split: str):
     return images, labels, classes
 
 
+@DATASETS.register("cifar10_jpeg", label="CIFAR-10 (JPEG)")
 def _cifar10_jpeg(name: str, files: dict[str, Path], split: str):
     """`train/<class>/NNNN.jpg`, `test/<class>/NNNN.jpg`; ordered by class, then file number."""
     (archive,) = files.values()
@@ -349,11 +353,16 @@ def _cifar10_jpeg(name: str, files: dict[str, Path], split: str):
     return images.transpose(0, 3, 1, 2).copy(), labels, CIFAR10_CLASSES
 
 
+@DATASETS.register("fashion_mnist", label="Fashion-MNIST")
 def _fashion_mnist(name: str, files: dict[str, Path], split: str):
     prefix = "train" if split == "train" else "t10k"
     images = read_idx(files[f"{prefix}-images-idx3-ubyte.gz"])
     labels = read_idx(files[f"{prefix}-labels-idx1-ubyte.gz"]).astype(np.int64)
     return images[:, None, :, :].copy(), labels, FASHION_MNIST_CLASSES
+
+
+DATASETS.add(f"{IMAGEFOLDER_PREFIX}/path/to/root", ImageFolderDataset, pattern=rf"{IMAGEFOLDER_PREFIX}(?P<root>.+)",
+             folder=True)
 
 
 def read_idx(path: Path) -> np.ndarray:

@@ -23,7 +23,6 @@ timm ImageNet weights; needs a connected machine or a pre-filled torch/HF cache)
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ..registry import Registry, UnknownName
 from .resnet_cifar import CifarResNet
 from .vgg_cifar import CONFIGS as VGG_CONFIGS
 from .vgg_cifar import CifarVGG
@@ -45,29 +45,60 @@ class CheckpointError(RuntimeError):
     """A checkpoint file cannot be read or does not fit the model; the message says why."""
 
 
-def _parse_cifar(name: str) -> tuple[str, dict[str, int]] | None:
-    if m := re.fullmatch(r"wrn(\d+)_(\d+)", name):
-        return "wrn", {"depth": int(m[1]), "widen": int(m[2])}
-    if m := re.fullmatch(r"(?:cifar_)?resnet(\d+)(?:_w(\d+))?", name):
-        if name in TORCHVISION_DEFAULTS:
-            return None
-        return "resnet", {"depth": int(m[1]), "width": int(m[2] or 1)}
-    if m := re.fullmatch(r"vgg(\d+)_bn", name):
-        return "vgg", {"depth": int(m[1])}
-    return None
+class UnknownArchitecture(UnknownName, ValueError):
+    """An architecture name no registered family matches."""
+
+
+# name -> builder(num_classes, in_chans, pretrained, kwargs, **args); meta `source`: cifar | torchvision | timm
+ARCHITECTURES: Registry = Registry("architecture", error=UnknownArchitecture)
+
+
+def _no_weights(name: str, pretrained: bool) -> None:
+    if pretrained:
+        raise ValueError(f"{name!r} is a CIFAR-style model without published weights: "
+                         "pass checkpoint=PATH instead of pretrained=True")
+
+
+@ARCHITECTURES.register("wrn{d}_{k}", pattern=r"wrn(?P<depth>\d+)_(?P<widen>\d+)", source="cifar")
+def _wrn(name, num_classes, in_chans, pretrained, kwargs, *, depth, widen):
+    _no_weights(name, pretrained)
+    return WideResNet(int(depth), int(widen), num_classes, in_chans, **kwargs)
+
+
+@ARCHITECTURES.register("[cifar_]resnet{d}[_w{k}]", pattern=r"(?:cifar_)?resnet(?P<depth>\d+)(?:_w(?P<width>\d+))?",
+                        source="cifar")
+def _cifar_resnet(name, num_classes, in_chans, pretrained, kwargs, *, depth, width="1"):
+    _no_weights(name, pretrained)
+    return CifarResNet(int(depth), num_classes, in_chans, width=int(width), **kwargs)
+
+
+@ARCHITECTURES.register("vgg{11,13,16,19}_bn", pattern=r"vgg(?P<depth>\d+)_bn", source="cifar")
+def _cifar_vgg(name, num_classes, in_chans, pretrained, kwargs, *, depth):
+    _no_weights(name, pretrained)
+    if int(depth) not in VGG_CONFIGS:
+        raise ValueError(f"unknown architecture {name!r}: VGG depth must be one of {sorted(VGG_CONFIGS)}")
+    return CifarVGG(int(depth), num_classes, in_chans, **kwargs)
+
+
+def _torchvision_builder(name, num_classes, in_chans, pretrained, kwargs, *, model=None):
+    return _torchvision(model or name, num_classes, in_chans, pretrained, kwargs)
+
+
+def _timm_builder(name, num_classes, in_chans, pretrained, kwargs, *, model=None):
+    return _timm(model or name, num_classes, in_chans, pretrained, kwargs)
+
+
+for _name in TORCHVISION_DEFAULTS:  # exact names win over the CIFAR resnet{d} family
+    ARCHITECTURES.add(_name, _torchvision_builder, source="torchvision")
+for _name in TIMM_DEFAULTS:
+    ARCHITECTURES.add(_name, _timm_builder, source="timm")
+ARCHITECTURES.add("tv:NAME", _torchvision_builder, pattern=r"tv:(?P<model>.+)", source="torchvision")
+ARCHITECTURES.add("timm:NAME", _timm_builder, pattern=r"timm:(?P<model>.+)", source="timm")
 
 
 def model_source(name: str) -> str:
     """'cifar', 'torchvision' or 'timm': which family `build_model(name, ...)` builds."""
-    if _parse_cifar(name) is not None:
-        return "cifar"
-    if name in TORCHVISION_DEFAULTS or name.startswith("tv:"):
-        return "torchvision"
-    if name in TIMM_DEFAULTS or name.startswith("timm:"):
-        return "timm"
-    raise ValueError(
-        f"unknown architecture {name!r}; expected wrn{{d}}_{{k}}, resnet{{d}}[_w{{k}}], cifar_resnet{{d}}, "
-        f"vgg{{11,13,16,19}}_bn, one of {', '.join(TORCHVISION_DEFAULTS + TIMM_DEFAULTS)}, tv:NAME or timm:NAME")
+    return ARCHITECTURES.meta(name)["source"]
 
 
 def default_input_size(name: str) -> int:
@@ -88,24 +119,8 @@ def build_model(name: str, num_classes: int, in_chans: int = 3, *, pretrained: b
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
     if in_chans < 1:
         raise ValueError(f"in_chans must be >= 1, got {in_chans}")
-    source = model_source(name)
-    if source == "cifar":
-        if pretrained:
-            raise ValueError(f"{name!r} is a CIFAR-style model without published weights: "
-                             "pass checkpoint=PATH instead of pretrained=True")
-        family, args = _parse_cifar(name)  # type: ignore[misc]
-        if family == "wrn":
-            model: nn.Module = WideResNet(args["depth"], args["widen"], num_classes, in_chans, **kwargs)
-        elif family == "resnet":
-            model = CifarResNet(args["depth"], num_classes, in_chans, width=args["width"], **kwargs)
-        else:
-            if args["depth"] not in VGG_CONFIGS:
-                raise ValueError(f"unknown architecture {name!r}: VGG depth must be one of {sorted(VGG_CONFIGS)}")
-            model = CifarVGG(args["depth"], num_classes, in_chans, **kwargs)
-    elif source == "torchvision":
-        model = _torchvision(name.removeprefix("tv:"), num_classes, in_chans, pretrained, kwargs)
-    else:
-        model = _timm(name.removeprefix("timm:"), num_classes, in_chans, pretrained, kwargs)
+    entry = ARCHITECTURES.entry(name)
+    model = entry.obj(name, num_classes, in_chans, pretrained, kwargs, **entry.args)
     if checkpoint is not None:
         load_checkpoint_into(model, checkpoint)
     return model
@@ -262,5 +277,5 @@ def load_checkpoint_into(model: nn.Module, path: str | os.PathLike, *, strict: b
     return model
 
 
-__all__ = ["CheckpointError", "CifarResNet", "CifarVGG", "WideResNet", "build_model", "default_input_size",
+__all__ = ["ARCHITECTURES", "CheckpointError", "UnknownArchitecture", "CifarResNet", "CifarVGG", "WideResNet", "build_model", "default_input_size",
            "load_checkpoint_into", "model_source", "param_count", "read_state_dict"]
