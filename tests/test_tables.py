@@ -2,13 +2,12 @@ import math
 
 import pandas as pd
 
-from augprior import config, io, tables
-from augprior.experiments import Plan
+from augprior import config, experiments, io, tables
 
 
 def _cells(repo, seeds=1, name="table3"):
-    plan = Plan(config.load(repo / "params.yaml", {"scale": "ci", "table3.seeds": seeds, "data.download": True}))
-    return plan.cells(name)
+    params = config.load(repo / "params.yaml", {"scale": "ci", "table3.seeds": seeds, "data.download": True})
+    return experiments.cells(name, params)
 
 
 def test_rows_have_paper_values_and_missing_cells_stay_empty(repo, tmp_path):
@@ -40,13 +39,13 @@ def test_replicates_give_mean_and_std(repo, tmp_path):
 def test_uncomputable_cells_are_empty_with_a_reason(repo, tmp_path, monkeypatch):
     monkeypatch.delenv("AUGPRIOR_MIRROR", raising=False)
     monkeypatch.setenv("AUGPRIOR_CACHE", str(tmp_path / "cache"))
-    plan = Plan(config.load(repo / "params.yaml", {"scale": "ci"}))  # ci: data.download is false
-    df = tables.build_rows(plan.cells("table1"), tmp_path)
+    params = config.load(repo / "params.yaml", {"scale": "ci"})  # ci: data.download is false
+    df = tables.build_rows(experiments.cells("table1", params), tmp_path)
     c100 = df[df.dataset == "CIFAR-100"]
     assert len(c100) == 4 and c100.reproduced.isna().all()
     assert c100.notes.str.contains("not computed: cifar100 is neither in the cache nor in the mirror").all()
     assert list(c100.paper) == [76.29, 78.06, 72.95, 73.80]
-    df9 = tables.build_rows(plan.cells("table9"), tmp_path)
+    df9 = tables.build_rows(experiments.cells("table9", params), tmp_path)
     assert df9[df9.part.str.startswith("ImageNet")].notes.str.contains("ImageNet is not available").all()
 
 
@@ -64,3 +63,15 @@ def test_paper_tables_are_the_shared_copies(repo):
     assert len(paper.table("table3c")) == 5
     df = pd.read_csv(repo / "src/augprior/resources/paper/table3b.csv")
     assert list(df.teacher_signal) == ["full", "top5", "argmax"]
+
+
+def test_figure_modules_plot_their_cells(repo, tmp_path):
+    from augprior.experiments import EXPERIMENTS
+
+    cells = _cells(repo, name="fig4")
+    df = tables.build_rows(cells, tmp_path)
+    df["reproduced"] = [20.0 + i for i in range(len(df))]
+    fig4 = EXPERIMENTS.get("fig4")
+    out = fig4.plot(df, cells, tmp_path / "fig4.png", fig4.title)
+    assert (tmp_path / "fig4.png").stat().st_size > 0
+    assert list(zip(out.depth, out.width)) == [(c.extra["depth"], c.extra["width"]) for c in cells]

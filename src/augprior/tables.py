@@ -10,22 +10,12 @@ from typing import Any, Iterable
 import pandas as pd
 
 from . import io
-from .datasets import LABELS
-from .experiments import OUTPUTS, Cell, Job
+from .cells import Cell
+from .datasets import label
+from .jobs import OUTPUTS, Job, job_dir as _job_dir
 
 COLUMNS = ["table", "part", "setting", "dataset", "teacher", "student", "epochs", "paper",
            "reproduced", "std", "n", "delta", "scale", "run_dirs", "notes"]
-TITLES = {
-    "table1": "Table 1: distillation data (full CIFAR-10, full CIFAR-100, a 10K subset, one image)",
-    "table2": "Table 2: one image vs synthetic data (FractalDB, random-init StyleGAN, ZeroSKD)",
-    "table3": "Table 3: source image (3a), teacher signal (3b), augmentations (3c)",
-    "table4": "Table 4: architecture pairs, full-data vs one-image distillation",
-    "table9": "Table 9: loss functions (L1, L2 on temperature-scaled logits, KD)",
-    "table11": "Table 11: noise inputs instead of patches",
-    "table12": "Table 12: mean and std over seeds",
-    "fig2": "Figure 2: accuracy for further source images vs their JPEG size",
-    "fig4": "Figure 4: student depth vs width (CIFAR ResNets)",
-}
 
 
 def summarize(values: list[float]) -> tuple[float | None, float | None, int]:
@@ -37,7 +27,8 @@ def summarize(values: list[float]) -> tuple[float | None, float | None, int]:
 
 
 def job_dir(job: Job, root: str | Path = ".") -> Path:
-    return Path(root) / "results" / job.spec["scale"] / job.kind / job.id
+    """The job's folder under `root` (the repository, or a copy of its results/)."""
+    return Path(root) / _job_dir(job)
 
 
 def build_rows(cells: Iterable[Cell], results_root: str | Path = ".") -> pd.DataFrame:
@@ -47,7 +38,7 @@ def build_rows(cells: Iterable[Cell], results_root: str | Path = ".") -> pd.Data
         values, dirs, notes = [], [], []
         scale = ""
         for job in cell.jobs:
-            scale = job.spec["scale"]
+            scale = job.scale
             run = job_dir(job, results_root)
             dirs.append(str(job_dir(job)))
             metrics = run / OUTPUTS[job.kind]
@@ -62,7 +53,7 @@ def build_rows(cells: Iterable[Cell], results_root: str | Path = ".") -> pd.Data
         mean, std, n = summarize(values)
         rows.append({
             "table": cell.table, "part": cell.part, "setting": cell.setting,
-            "dataset": LABELS.get(cell.dataset, cell.dataset), "teacher": cell.teacher, "student": cell.student,
+            "dataset": label(cell.dataset), "teacher": cell.teacher, "student": cell.student,
             "epochs": cell.epochs, "paper": cell.paper,
             "reproduced": None if mean is None else round(mean, 2),
             "std": None if std is None else round(std, 2), "n": n,

@@ -1,0 +1,26 @@
+"""Table 1: what the student is distilled on (full CIFAR-10, full CIFAR-100, a 10K subset, one image)."""
+
+from pydantic import Field
+
+from .. import paper
+from ..cells import distill_cell
+from . import EXPERIMENTS, Block
+
+SOURCES = {"CIFAR-10 train": "dataset:cifar10_jpeg", "CIFAR-100 train": "dataset:cifar100",
+           "CIFAR-10 train (10K subset)": "dataset:cifar10_jpeg:10000", "1 image (Animals) + augmentations": "animals"}
+
+
+class Table1Params(Block):
+    datasets: list[str] = Field(["cifar10_jpeg", "cifar100"], description="target datasets (one paper column each)")
+    teacher: str = Field("wrn40_4", description="teacher architecture")
+    student: str = Field("wrn40_4", description="student architecture")
+    sources: dict[str, str] = Field(SOURCES, description="paper row (its distillation_data) -> distillation source")
+
+
+@EXPERIMENTS.register("table1", kind="table", params=Table1Params, paper_keys={"table1": ("distillation_data",)},
+                      title="Table 1: distillation data (full CIFAR-10, full CIFAR-100, a 10K subset, one image)")
+def cells(ctx):
+    t = ctx.block
+    return [distill_cell(ctx, "distillation data", row, dataset, source, teacher=t["teacher"], student=t["student"],
+                         paper_ref=paper.ref("table1", paper.paper_column(dataset), distillation_data=row))
+            for dataset in t["datasets"] for row, source in t["sources"].items()]

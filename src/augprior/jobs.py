@@ -1,0 +1,173 @@
+"""Job identity and the one results layout, used by the workflow rules, the tables and the CLI alike.
+
+A job is a plain dict (what the library function receives) plus an id that becomes its folder:
+
+    results/<scale>/<kind>/<id>/<file>        (logs: results/<scale>/logs/<kind>/<id>.log)
+
+Ids are readable and end in a short hash of everything that defines the job, so cells that need the same
+run share one folder, and changing a parameter gives a new folder instead of overwriting an old result.
+The builders below are pure functions of the resolved params: nothing is registered anywhere; a job names
+the jobs whose files it reads in `needs`, so the workflow collects every job from the cells that want it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .config import deep_merge
+from .provenance import params_hash
+
+RESULTS = "results"
+KINDS = ("teacher", "patches", "synthetic", "distill", "zeroskd")
+# which file marks a finished job of each kind
+OUTPUTS = {"teacher": "metrics.json", "patches": "patches.npy", "synthetic": "synthetic.npy",
+           "distill": "metrics.json", "zeroskd": "metrics.json"}
+AUG_KEYS = ("hflip", "random_crop", "mixup", "cutmix")
+AUG_SHORT = {"hflip": "flip", "random_crop": "crop", "mixup": "mixup", "cutmix": "cutmix"}
+
+
+@dataclass(frozen=True)
+class Job:
+    kind: str  # teacher | patches | synthetic | distill | zeroskd
+    id: str
+    spec: dict = field(hash=False, compare=False)
+    scale: str | None = field(default=None, compare=False)  # default: spec["scale"]
+    needs: tuple["Job", ...] = field(default=(), hash=False, compare=False, repr=False)  # jobs whose files it reads
+
+    def __post_init__(self) -> None:
+        if self.scale is None:
+            object.__setattr__(self, "scale", self.spec["scale"])
+
+
+# -- the results layout -----------------------------------------------------------------------
+def results_dir(scale: str, root: str = RESULTS) -> str:
+    return f"{root}/{scale}"
+
+
+def layout(scale: str, kind: str, job_id: str = "{job}", name: str | None = None, root: str = RESULTS) -> str:
+    """Path of file `name` (default: the kind's finished marker) of job `job_id`; "{job}" gives a rule pattern."""
+    return f"{results_dir(scale, root)}/{kind}/{job_id}/{name or OUTPUTS[kind]}"
+
+
+def log_path(scale: str, kind: str, job_id: str = "{job}", root: str = RESULTS) -> str:
+    return f"{results_dir(scale, root)}/logs/{kind}/{job_id}.log"
+
+
+def job_path(job: Job, name: str | None = None, root: str = RESULTS) -> str:
+    return layout(job.scale, job.kind, job.id, name, root)
+
+
+def job_dir(job: Job, root: str = RESULTS) -> str:
+    return f"{results_dir(job.scale, root)}/{job.kind}/{job.id}"
+
+
+def inputs(job: Job) -> dict[str, str]:
+    """Files a job reads, for the workflow's input functions."""
+    out: dict[str, str] = {}
+    if "teacher_path" in job.spec:
+        out["teacher"] = job.spec["teacher_path"]
+    if "patches_path" in job.spec:
+        out["patches"] = job.spec["patches_path"]
+    if (job.spec.get("input") or {}).get("path"):
+        out["data"] = job.spec["input"]["path"]
+    return out
+
+
+def closure(jobs: Iterable[Job]) -> dict[str, dict[str, Job]]:
+    """kind -> id -> job for `jobs` and every job they need (teacher, patches, synthetic), recursively."""
+    out: dict[str, dict[str, Job]] = {k: {} for k in KINDS}
+    todo = list(jobs)
+    while todo:
+        job = todo.pop()
+        if job.id not in out[job.kind]:
+            out[job.kind][job.id] = job
+            todo.extend(job.needs)
+    return out
+
+
+# -- job builders (pure) ----------------------------------------------------------------------
+def common(params: dict[str, Any], seed: int) -> dict[str, Any]:
+    return {"seed": seed, "scale": params["scale"], "device": params["device"], "precision": params["precision"],
+            "mirror": params["data"]["mirror"], "num_threads": params["num_threads"]}
+
+
+def teacher_job(params: dict[str, Any], dataset: str, arch: str | None = None, seed: int | None = None) -> Job:
+    """A supervised model on `dataset` (a teacher, or a student trained with labels)."""
+    cfg = dict(params["teacher"], arch=arch or params["teacher"]["arch"])
+    seed = params["seed"] if seed is None else seed
+    digest = params_hash({"dataset": dataset, "seed": seed, "teacher": cfg})[:8]
+    spec = {**common(params, seed), "dataset": dataset, "teacher": cfg}
+    return Job("teacher", f"{dataset}/{cfg['arch']}_seed{seed}_{digest}", spec)
+
+
+def patches_job(params: dict[str, Any], image: str) -> Job:
+    cfg = params["patches"]
+    digest = params_hash({"image": image, "patches": cfg})[:8]
+    spec = {"image": image, "mirror": params["data"]["mirror"], "device": params["device"], "patches": cfg}
+    return Job("patches", f"{slug(image)}/{cfg['size']}px_n{cfg['num']}_{cfg['engine']}_{digest}", spec,
+               params["scale"])
+
+
+def synthetic_job(params: dict[str, Any], kind: str) -> Job:
+    base = params["synthetic"]
+    cfg = {"num": base["num"], "size": base["size"], "seed": base["seed"], "options": base.get(kind, {})}
+    digest = params_hash({"kind": kind, "synthetic": cfg})[:8]
+    spec = {"kind": kind, "device": params["device"], **cfg}
+    return Job("synthetic", f"{kind}/{cfg['size']}px_n{cfg['num']}_{digest}", spec, params["scale"])
+
+
+def distill_job(params: dict[str, Any], dataset: str, source: str, seed: int, teacher: str | None = None,
+                **overrides: Any) -> Job:
+    """Distil teacher `teacher` (default: params' teacher arch) on `dataset` from `source` (see sources.py);
+    `overrides` are merged over params' distill block (e.g. student=..., loss=..., augment={...})."""
+    from .sources import parse_source
+
+    cfg = deep_merge(params["distill"], overrides)
+    t = teacher_job(params, dataset, teacher)
+    src = parse_source(params, source)
+    if src.kind == "zeroskd":
+        raise ValueError("zeroskd has no fixed distillation data: build it with jobs.zeroskd_job")
+    made_by = src.made_by
+    digest = params_hash({"distill": cfg, "teacher": t.id, "input": src.input,
+                          "made_by": made_by.id if made_by else None})[:8]
+    job_id = (f"{dataset}/{t.spec['teacher']['arch']}-{cfg['student']}/{slug(source)}/"
+              f"{signal_name(cfg)}_{cfg['loss']}_{aug_slug(cfg['augment'])}_{digest}/seed{seed}")
+    spec = {**common(params, seed), "dataset": dataset, "distill": cfg, "teacher_path": job_path(t, "model.pt")}
+    if src.input is not None:
+        spec["input"] = src.input
+    if made_by is not None and made_by.kind == "patches" and src.input is None:
+        spec["patches_path"] = job_path(made_by)
+    return Job("distill", job_id, spec, needs=(t,) + ((made_by,) if made_by else ()))
+
+
+def zeroskd_job(params: dict[str, Any], dataset: str, teacher: str, student: str, seed: int) -> Job:
+    cfg = dict(params["zeroskd"], student=student)
+    t = teacher_job(params, dataset, teacher)
+    digest = params_hash({"zeroskd": cfg, "teacher": t.id})[:8]
+    spec = {**common(params, seed), "dataset": dataset, "teacher_path": job_path(t, "model.pt"), "zeroskd": cfg}
+    return Job("zeroskd", f"{dataset}/{teacher}-{student}/{digest}/seed{seed}", spec, needs=(t,))
+
+
+# -- names inside ids -------------------------------------------------------------------------
+def signal_overrides(signal: str) -> dict[str, Any]:
+    """distill overrides for a teacher signal name: full, argmax or topN."""
+    if signal in ("full", "argmax"):
+        return {"signal": signal}
+    if m := re.fullmatch(r"top(\d+)", signal):
+        return {"signal": "topk", "topk": int(m[1])}
+    raise ValueError(f"unknown teacher signal {signal!r} (full, argmax or topN)")
+
+
+def signal_name(distill: dict[str, Any]) -> str:
+    """The inverse of signal_overrides: full, argmax or topN."""
+    return distill["signal"] if distill["signal"] != "topk" else f"top{distill['topk']}"
+
+
+def aug_slug(aug: dict[str, Any]) -> str:
+    return "-".join(AUG_SHORT[k] for k in AUG_KEYS if aug.get(k)) or "noaug"
+
+
+def slug(source: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", source).strip("-")
