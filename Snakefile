@@ -1,20 +1,26 @@
 # augprior: regenerate the tables of "The Augmented Image Prior" (Asano & Saeed, ICLR 2023).
 #   snakemake --cores 8 paper_tables/table3.csv                 (scale from params.yaml)
-#   snakemake --cores 8                                         (every table and figure)
+#   snakemake --cores 8                                         (every registered table and figure)
 #   snakemake --cores 2 --config scale=ci paper_tables/table3.csv
-# Wiring only: every job is described by augprior.experiments.Plan and run by the library.
+# Wiring only: every table and figure is a module of augprior.experiments (its cells and jobs), every job's
+# files follow augprior.jobs' one results layout, and the library runs them.
 import sys
 
 from augprior import config as params_config
-from augprior.data import dataset_names
-from augprior.experiments import FIGURES, TABLES, Plan
+from augprior import experiments, images, jobs
+from augprior.data import dataset_names, image_names
+from augprior.experiments import EXPERIMENTS, FIGURES, TABLES
 
 configfile: "params.yaml"
 
-PARAMS = params_config.resolve(config)  # validates params.yaml against workflow/schemas/params.schema.json
-PLAN = Plan(PARAMS)
-R = PLAN.root
+PARAMS = params_config.resolve(config)  # validates params.yaml (augprior.options.Params, every scale) before any job
+SCALE = PARAMS["scale"]
 DATASETS = dataset_names()
+CELLS = experiments.plan(PARAMS)  # table or figure -> its cells
+# patch grids can show any manifest or library image, besides the images the tables use
+GRID_IMAGES = image_names() + list(images.pool_image_info())
+# kind -> id -> job: every job a cell needs (and the teachers, patch and synthetic sets those need)
+JOBS = experiments.collect(CELLS, extra=[jobs.patches_job(PARAMS, image) for image in GRID_IMAGES])
 
 wildcard_constraints:
     job=".+",
@@ -30,5 +36,4 @@ rule all:
     """Every small-scale table and figure."""
     default_target: True
     input:
-        expand("paper_tables/{name}.csv", name=TABLES),
-        expand("paper_tables/{name}.png", name=FIGURES),
+        [EXPERIMENTS.get(name).target for name in EXPERIMENTS],

@@ -1,6 +1,7 @@
 """Assert regenerated tables are complete and plausible: every computable row holds a number in [0, 100]
 (rows that cannot be computed here must say why), the teachers are far above chance, and every run's
-metrics.json carries provenance."""
+metrics.json carries provenance. `--all`: every table and figure of the registry (augprior.experiments),
+figures' PNGs included."""
 
 import argparse
 import json
@@ -9,10 +10,20 @@ from pathlib import Path
 import pandas as pd
 
 parser = argparse.ArgumentParser()
-parser.add_argument("csv", nargs="+")
+parser.add_argument("csv", nargs="*")
+parser.add_argument("--all", action="store_true", help="every registered table and figure")
 parser.add_argument("--scale", required=True)
 parser.add_argument("--min-teacher", type=float, default=40.0, help="teacher top-1 floor (chance = 10)")
 args = parser.parse_args()
+if args.all:
+    from augprior.experiments import EXPERIMENTS
+
+    for name in EXPERIMENTS:
+        target = Path(EXPERIMENTS.get(name).target)
+        assert target.is_file() and target.stat().st_size > 0, f"missing {target}"
+        args.csv.append(str(target.with_suffix(".csv")))
+if not args.csv:
+    parser.error("name the CSVs to check, or pass --all")
 
 PROVENANCE = ("git", "params_hash", "scale", "seed", "versions", "device", "wall_time_s")
 teachers = set()

@@ -3,15 +3,15 @@ rule distill:
     input:
         unpack(job_inputs("distill")),
     output:
-        student=f"{R}/distill/{{job}}/student.pt",
-        metrics=f"{R}/distill/{{job}}/metrics.json",
+        student=job_output("distill", "student.pt"),
+        metrics=job_output("distill", "metrics.json"),
     params:
         job=job_spec("distill"),
     threads: rule_threads("distill")
     resources:
         **rule_resources("distill"),
     log:
-        f"{R}/logs/distill/{{job}}.log",
+        job_log("distill"),
     script:
         "../scripts/distill.py"
 
@@ -21,14 +21,14 @@ rule zeroskd:
     input:
         unpack(job_inputs("zeroskd")),
     output:
-        student=f"{R}/zeroskd/{{job}}/student.pt",
-        metrics=f"{R}/zeroskd/{{job}}/metrics.json",
+        student=job_output("zeroskd", "student.pt"),
+        metrics=job_output("zeroskd", "metrics.json"),
     params:
         job=job_spec("zeroskd"),
     threads: rule_threads("distill")
     resources:
         **rule_resources("distill"),
     log:
-        f"{R}/logs/zeroskd/{{job}}.log",
+        job_log("zeroskd"),
     script:
         "../scripts/zeroskd.py"

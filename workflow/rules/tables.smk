@@ -1,4 +1,3 @@
-CELLS = {name: PLAN.cells(name) for name in TABLES + FIGURES}
 _reasons = sorted({c.reason for cells in CELLS.values() for c in cells if c.reason.startswith(tuple(DATASETS))})
 if _reasons:
     print("augprior: some cells will stay empty (set AUGPRIOR_MIRROR or data.download=true to compute them):\n  "
@@ -7,7 +6,7 @@ if _reasons:
 
 def cell_outputs(name):
     """Every finished-run file the cells of a table or figure read."""
-    return [PLAN.path(job) for cell in CELLS[name] for job in cell.jobs]
+    return [jobs.job_path(job) for cell in CELLS[name] for job in cell.jobs]
 
 
 rule table:
@@ -22,7 +21,7 @@ rule table:
     params:
         cells=lambda wc: CELLS[wc.name],
     log:
-        f"{R}/logs/tables/{{name}}.log",
+        jobs.log_path(SCALE, "tables", "{name}"),
     script:
         "../scripts/table.py"
 
@@ -41,7 +40,7 @@ rule figure:
         cells=lambda wc: CELLS[wc.name],
         mirror=PARAMS["data"]["mirror"],
     log:
-        f"{R}/logs/figures/{{name}}.log",
+        jobs.log_path(SCALE, "figures", "{name}"),
     script:
         "../scripts/figure.py"
 
@@ -49,7 +48,7 @@ rule figure:
 rule patch_grid:
     """Examples of the patches cut from one source image (like the paper's patch figures)."""
     input:
-        lambda wc: PLAN.path(PLAN.patches(wc.image)),
+        lambda wc: jobs.job_path(jobs.patches_job(PARAMS, wc.image)),
     output:
         "paper_tables/patches/{image}.png",
     script:

@@ -1,15 +1,11 @@
 from _common import job_context
 
-from augprior import figures, tables
+from augprior import tables
+from augprior.experiments import EXPERIMENTS
 
 with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
-    name = snakemake.wildcards.name  # noqa: F821
+    figure = EXPERIMENTS.get(snakemake.wildcards.name)  # noqa: F821
     cells = snakemake.params.cells  # noqa: F821
-    df = tables.build_rows(cells)
-    if name == "fig2":
-        df["jpeg_kib"] = [round(figures.jpeg_kib(c.setting, snakemake.params.mirror), 1) for c in cells]  # noqa: F821
-    else:
-        df["depth"] = [c.extra["depth"] for c in cells]
-        df["width"] = [c.extra["width"] for c in cells]
-    getattr(figures, name)(df, snakemake.output.png, tables.TITLES[name])  # noqa: F821
-    tables.write_table(df, snakemake.output.csv, tables.TITLES[name], snakemake.config["scale"])  # noqa: F821
+    df = figure.plot(tables.build_rows(cells), cells, snakemake.output.png, figure.title,  # noqa: F821
+                     snakemake.params.mirror)  # noqa: F821
+    tables.write_table(df, snakemake.output.csv, figure.title, snakemake.config["scale"])  # noqa: F821

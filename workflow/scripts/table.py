@@ -1,8 +1,9 @@
 from _common import job_context
 
 from augprior import tables
+from augprior.experiments import EXPERIMENTS
 
 with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
     name = snakemake.wildcards.name  # noqa: F821
     df = tables.build_rows(snakemake.params.cells)  # noqa: F821
-    tables.write_table(df, snakemake.output.csv, tables.TITLES[name], snakemake.config["scale"])  # noqa: F821
+    tables.write_table(df, snakemake.output.csv, EXPERIMENTS.get(name).title, snakemake.config["scale"])  # noqa: F821
