@@ -31,10 +31,7 @@ def test_params_yaml_matches_the_engine_defaults(repo):
     d = config.load(repo / "params.yaml", {"scale": "paper"})["distill"]
     assert set(d) == set(DISTILL_DEFAULTS)
     for key, default in DISTILL_DEFAULTS.items():
-        if key == "augment":
-            assert {k: (list(v) if isinstance(v, tuple) else v) for k, v in default.items()} == d["augment"]
-        else:
-            assert d[key] == default, key
+        assert d[key] == default, key
 
 
 def test_ci_scale_overrides_are_merged_not_replaced(repo):
@@ -43,16 +40,21 @@ def test_ci_scale_overrides_are_merged_not_replaced(repo):
     assert p["distill"]["temperature"] == 8.0  # untouched key survives the merge
 
 
-@pytest.mark.parametrize("override, needle", [
-    ({"distill.epochz": 3}, "'epochz' was unexpected"),
-    ({"distill.epochs": "many"}, "distill.epochs"),
-    ({"distill.signal": "soft"}, "distill.signal"),
-    ({"bogus": 1}, "'bogus' was unexpected"),
-    ({"scales.ci.distill.lr": -1}, "scales.ci.distill.lr"),
+@pytest.mark.parametrize("override, message", [
+    ({"distill.epochz": 3}, "distill.epochz: unknown key; known: student, epochs,"),
+    ({"distill.epochs": "many"}, "distill.epochs = 'many': expected an integer >= 1"),
+    ({"distill.signal": "soft"}, "distill.signal = 'soft': expected one of 'full', 'topk', 'argmax'"),
+    ({"bogus": 1}, "bogus: unknown key; known: scale, scales,"),
+    ({"scales.ci.distill.lr": -1}, "scales.ci.distill.lr = -1: expected a number > 0"),
+    ({"scales.ci.distill.foo": 1}, "scales.ci.distill.foo: unknown key"),
+    ({"teacher.batch_size": True}, "teacher.batch_size = True: expected an integer >= 1"),
+    ({"scales.laptop": [1]}, "scales.laptop = [1]: expected a mapping of partial settings or null"),
+    ({"scales.ci.scale": "paper"}, "scales.ci.scale: not allowed in a scale block"),
 ])
-def test_invalid_params_name_the_key(repo, override, needle):
-    with pytest.raises(config.ParamsError, match=needle.replace(".", r"\.").replace("'", ".")):
+def test_invalid_params_name_the_key(repo, override, message):
+    with pytest.raises(config.ParamsError) as err:
         config.load(repo / "params.yaml", override)
+    assert message in str(err.value) and "\n" not in str(err.value)
 
 
 def test_unknown_scale_is_an_error(repo):

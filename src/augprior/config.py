@@ -1,43 +1,31 @@
-"""params.yaml: load, validate against the JSON Schema, apply the scale's overrides."""
+"""params.yaml: load, validate against the option models (augprior.options), apply the scale's overrides."""
 
 from __future__ import annotations
 
 import copy
-import json
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
-from jsonschema import Draft202012Validator
 
-SCHEMA_PATH = Path("workflow/schemas/params.schema.json")
+from . import options
+from .options import OptionsError
+
+SCHEMA_PATH = Path("workflow/schemas/params.schema.json")  # a link to the packaged, generated copy
+_NOT_IN_A_SCALE = ("scale", "scales")
 
 
-class ParamsError(ValueError):
-    """params.yaml (or an override) is invalid; the message names the key."""
+class ParamsError(OptionsError):
+    """params.yaml (or an override) is invalid; the one-line message names the key, value, expectation."""
 
 
-@lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    if SCHEMA_PATH.exists():  # the workflow's copy, when run from the repository
-        return json.loads(SCHEMA_PATH.read_text())
-    return json.loads(resources.files("augprior").joinpath("resources/params.schema.json").read_text())
-
-
-def validate(raw: Mapping[str, Any]) -> None:
-    validator = Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
-    # a nested error makes JSON Schema also call every sibling key "unevaluated": drop that echo
-    if any(e.validator != "unevaluatedProperties" for e in errors):
-        errors = [e for e in errors if e.validator != "unevaluatedProperties"]
-    if errors:
-        lines = [f"  {'.'.join(map(str, e.absolute_path)) or '<top>'}: {e.message}" for e in errors[:10]]
-        raise ParamsError("invalid params:\n" + "\n".join(lines))
+    """The JSON Schema of params.yaml (generated from augprior.options.Params)."""
+    return options.json_schema()
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` merged into a copy of `base`: mappings key by key, anything else replaced."""
     out = copy.deepcopy(dict(base))
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
@@ -47,17 +35,56 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return out
 
 
-def resolve(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate the raw params and return the settings of its `scale`, overrides merged."""
-    validate(raw)
-    scale = raw["scale"]
-    if scale not in raw["scales"]:
-        raise ParamsError(f"scale {scale!r} is not declared under scales: (have {', '.join(raw['scales'])})")
-    settings = {k: v for k, v in raw.items() if k not in ("scale", "scales")}
-    resolved = deep_merge(settings, raw["scales"][scale] or {})
-    resolved["scale"] = scale
-    validate({**resolved, "scales": {}})
+def _check(model: type, data: Mapping[str, Any], where: str = "") -> Any:
+    """Validate; errors are named `where`.key (a scale's: the base passed, so the scale's overrides caused them)."""
+    try:
+        return options.validate(model, data)
+    except OptionsError as err:
+        lines = str(err).split("; ")
+        raise ParamsError("; ".join(f"{where}.{line}" if where else line for line in lines)) from None
+
+
+def _settings(raw: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(scale, scales, base settings) of a raw params mapping, their shapes checked."""
+    if not isinstance(raw, Mapping):
+        raise ParamsError(f"params = {raw!r}: expected a mapping")
+    scales = raw.get("scales", options.Params.model_fields["scales"].default)
+    if not isinstance(scales, Mapping):
+        raise ParamsError(f"scales = {scales!r}: expected a mapping of scale name -> partial settings")
+    for name, block in scales.items():
+        if block is not None and not isinstance(block, Mapping):
+            raise ParamsError(f"scales.{name} = {block!r}: expected a mapping of partial settings or null")
+        for key in _NOT_IN_A_SCALE:
+            if key in (block or {}):
+                raise ParamsError(f"scales.{name}.{key}: not allowed in a scale block")
+    base = {k: v for k, v in raw.items() if k not in _NOT_IN_A_SCALE}
+    return raw.get("scale", options.Params.model_fields["scale"].default), dict(scales), base
+
+
+def validate(raw: Mapping[str, Any]) -> None:
+    """Check raw params: the base values, and every scale's overrides merged over them."""
+    _resolve_all(raw)
+
+
+def _resolve_all(raw: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    model = options.params_model()
+    scale, scales, base = _settings(raw)
+    _check(model, raw)
+    resolved = {}
+    for name, block in scales.items():
+        merged = deep_merge(base, block or {})
+        settings = _check(model, {**merged, "scale": name, "scales": {}}, f"scales.{name}")
+        resolved[name] = {k: v for k, v in settings.model_dump().items() if k not in _NOT_IN_A_SCALE}
     return resolved
+
+
+def resolve(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the raw params and return the settings of its `scale`, overrides merged, defaults filled."""
+    resolved = _resolve_all(raw)
+    scale = _settings(raw)[0]
+    if scale not in resolved:
+        raise ParamsError(f"scale {scale!r} is not declared under scales: (have {', '.join(resolved)})")
+    return {**resolved[scale], "scale": scale}
 
 
 def load(path: str | Path = "params.yaml", overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -68,7 +95,7 @@ def load(path: str | Path = "params.yaml", overrides: Mapping[str, Any] | None =
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
-        raise ParamsError(f"{path}: not valid YAML ({err})") from err
+        raise ParamsError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from err
     for dotted, value in (overrides or {}).items():
         set_dotted(raw, dotted, value)
     return resolve(raw)
