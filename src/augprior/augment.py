@@ -5,7 +5,7 @@ whatever the device, and a resumed run redraws exactly what an uninterrupted one
 are then applied to the whole batch at once: no per-sample Python. Images are float tensors
 (N, C, H, W) in [0, 1] ("pixel space") until `normalize`.
 
-The distillation pipeline (`augment_batch`, options in `AUGMENT_DEFAULTS`) applies, in order:
+The distillation pipeline (`augment_batch`, options in augprior.options.AugmentOptions) applies, in order:
   1. random resized crop   (ImageNet set; scale 0.08-1, ratio 3/4-4/3, bicubic)
   2. horizontal flip       (p = 0.5 per image)
   3. zero-pad + random crop (pad 4 at 32 px, the CIFAR recipe)
@@ -29,25 +29,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# Distillation augmentation options and their paper (CIFAR) defaults; `IMAGENET_AUGMENT` holds
-# the official ImageNet-scale settings.
-AUGMENT_DEFAULTS: dict[str, Any] = {
-    "hflip": True,
-    "random_crop": True,
-    "crop_padding": 4,           # zero padding of the random crop (pixels)
-    "mixup": False,
-    "mixup_alpha": 1.0,          # lambda ~ Beta(alpha, alpha); 1.0 = U(0, 1), the official CIFAR code
-    "cutmix": True,
-    "cutmix_beta": 0.25,         # lambda ~ Beta(beta, beta); 0.25 CIFAR, 1.0 ImageNet (official code)
-    "random_resized_crop": False,
-    "rrc_size": None,            # output side; None = the input side (ImageNet: 224 from 256-px patches)
-    "rrc_scale": [0.08, 1.0],
-    "rrc_ratio": [0.75, 4.0 / 3.0],
-    "color_jitter": [0.4, 0.4, 0.4, 0.4],  # brightness, contrast, saturation, hue
-    "color_jitter_p": 0.0,       # probability per image; 0 = off (ImageNet: 0.8)
-    "grayscale_p": 0.0,          # ImageNet: 0.2
-    "solarize_p": 0.0,           # ImageNet: 0.2
-}
+from . import options
+
+# Distillation augmentation options: declared (paper CIFAR defaults, bounds, descriptions) in
+# augprior.options.AugmentOptions; `IMAGENET_AUGMENT` holds the official ImageNet-scale settings.
+AUGMENT_DEFAULTS: dict[str, Any] = options.defaults(options.AugmentOptions)
 IMAGENET_AUGMENT: dict[str, Any] = {
     **AUGMENT_DEFAULTS,
     "random_crop": False, "cutmix_beta": 1.0, "random_resized_crop": True, "rrc_size": 224,
@@ -342,38 +328,9 @@ def random_solarize(x: torch.Tensor, gen: torch.Generator, p: float = 0.2, thres
 # ----------------------------------------------------------------------------- the pipeline
 
 def resolve_augment(aug: dict[str, Any] | None) -> dict[str, Any]:
-    """AUGMENT_DEFAULTS overridden by `aug`; raises ValueError naming a bad or unknown key."""
-    aug = dict(aug or {})
-    unknown = sorted(set(aug) - set(AUGMENT_DEFAULTS))
-    if unknown:
-        raise ValueError(f"distill.augment: unknown key(s) {', '.join(unknown)}; known: {', '.join(AUGMENT_DEFAULTS)}")
-    out = {**AUGMENT_DEFAULTS, **aug}
-    for key in ("hflip", "random_crop", "mixup", "cutmix", "random_resized_crop"):
-        if not isinstance(out[key], bool):
-            raise ValueError(f"distill.augment.{key} must be true or false, not {out[key]!r}")
-    for key in ("mixup_alpha", "cutmix_beta"):
-        if not (isinstance(out[key], (int, float)) and out[key] > 0):
-            raise ValueError(f"distill.augment.{key} must be a number > 0, not {out[key]!r}")
-    for key in ("color_jitter_p", "grayscale_p", "solarize_p"):
-        if not (isinstance(out[key], (int, float)) and 0 <= out[key] <= 1):
-            raise ValueError(f"distill.augment.{key} must be a probability in [0, 1], not {out[key]!r}")
-    if not (isinstance(out["crop_padding"], int) and out["crop_padding"] >= 0):
-        raise ValueError(f"distill.augment.crop_padding must be an integer >= 0, not {out['crop_padding']!r}")
-    cj = out["color_jitter"]
-    if not (isinstance(cj, (list, tuple)) and len(cj) == 4 and all(isinstance(v, (int, float)) and v >= 0 for v in cj)
-            and cj[3] <= 0.5):
-        raise ValueError(f"distill.augment.color_jitter must be [brightness, contrast, saturation, hue] >= 0 "
-                         f"with hue <= 0.5, not {cj!r}")
-    for key in ("rrc_scale", "rrc_ratio"):
-        v = out[key]
-        if not (isinstance(v, (list, tuple)) and len(v) == 2 and 0 < v[0] <= v[1]):
-            raise ValueError(f"distill.augment.{key} must be [low, high] with 0 < low <= high, not {v!r}")
-    if out["rrc_size"] is not None and not (isinstance(out["rrc_size"], int) and out["rrc_size"] >= 1):
-        raise ValueError(f"distill.augment.rrc_size must be null or an integer >= 1, not {out['rrc_size']!r}")
-    out["color_jitter"] = [float(v) for v in cj]
-    out["rrc_scale"] = [float(v) for v in out["rrc_scale"]]
-    out["rrc_ratio"] = [float(v) for v in out["rrc_ratio"]]
-    return out
+    """AugmentOptions' defaults overridden by `aug`; raises OptionsError (a ValueError) naming a bad or
+    unknown key (distill.augment.cutmix_beta), its value and what was expected."""
+    return options.resolve(options.AugmentOptions, aug, "distill.augment")
 
 
 def output_size(aug: dict[str, Any], input_size: int) -> int:

@@ -16,7 +16,7 @@ Entry point: `distill(job, out_dir) -> metrics`. The job dict:
   mirror         data mirror folder (else $AUGPRIOR_MIRROR); num_threads (torch CPU threads)
   image_size     side of imagefolder: test images (default: augment.rrc_size, else the teacher
                  architecture's input size: 32 CIFAR-style, 224 otherwise)
-  distill        the options of DISTILL_DEFAULTS (missing keys take those paper defaults)
+  distill        the options of augprior.options.DistillOptions (missing keys take the paper defaults)
 
 Outputs in out_dir: student.pt (save_model format) and metrics.json, both written atomically and
 only once the run has finished (metrics.json last); state.pt while running: the full training
@@ -29,7 +29,6 @@ random draws are pure functions of (seed, epoch, step), see augprior.inputs.deri
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import os
 import time
@@ -37,8 +36,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from . import augment, data, losses
-from .augment import AUGMENT_DEFAULTS, resolve_augment
+from . import augment, data, losses, options
 from .checkpoint import load_model, save_model
 from .inputs import TAG_AUGMENT, Inputs, build_inputs, describe_spec, generator, input_spec
 from .models import build_model, default_input_size, param_count
@@ -48,75 +46,21 @@ from .runtime import autocast, num_threads, progress, select_device, use_bf16
 
 STATE_VERSION = 2  # state.pt format (2: augprior.runner's layout; version 1 files are refused)
 
-# Options of job["distill"] with the paper's CIFAR values (official TF code) as defaults.
-DISTILL_DEFAULTS: dict[str, Any] = {
-    "student": "wrn16_4",
-    "epochs": 1000,
-    "batch_size": 512,
-    "optimizer": "adam",          # adam | adamw
-    "lr": 1e-3,
-    "lr_schedule": "constant",    # constant (paper) | cosine | linear (decay to 0 after the warm-up)
-    "warmup_epochs": 0,           # linear warm-up from lr/warmup_steps to lr
-    "weight_decay": 0.0,          # Adam: L2 added to the gradient; AdamW: decoupled
-    "temperature": 8.0,
-    "t2_factor": False,           # multiply the KD loss by T^2 (off in the official code)
-    "loss": "kd",                 # kd | l1 | l2 (Table 9)
-    "signal": "full",             # full | topk | argmax (Table 3b)
-    "topk": 5,
-    "augment": AUGMENT_DEFAULTS,
-    "eval_every": 0,              # test-set evaluation every N epochs (0 = only at the end)
-    "eval_subset": None,          # evaluate on a fixed sample of N test images (datasets.subset_indices; None = all)
-    "cache_teacher_logits": False,  # DEVIATION when true: teacher outputs once per un-augmented input
-    "checkpoint_every_steps": 0,  # extra mid-epoch checkpoints (0 = only at epoch ends)
-    "compile": False,             # torch.compile student and teacher
-    "fold_teacher_bn": True,      # fold the frozen teacher's conv+BN pairs (exact up to rounding; faster)
-    "channels_last": None,        # None = auto: on with bf16 or CUDA (measured faster there)
-    "deterministic": False,       # torch.use_deterministic_algorithms for the run
-}
+# Options of job["distill"]: declared (defaults = the paper's CIFAR values, bounds, descriptions) in
+# augprior.options.DistillOptions; this dict is derived from it.
+DISTILL_DEFAULTS: dict[str, Any] = options.defaults(options.DistillOptions)
 # Options that do not change what is trained: a saved state resumes even when they differ.
 OPERATIONAL_KEYS = ("eval_every", "eval_subset", "checkpoint_every_steps", "compile", "channels_last", "deterministic")
-OPTIMIZERS = ("adam", "adamw")
-SCHEDULES = ("constant", "cosine", "linear")
+OPTIMIZERS = options.choices(options.DistillOptions, "optimizer")
+SCHEDULES = options.choices(options.DistillOptions, "lr_schedule")
 CACHE_DEVIATION = ("cache_teacher_logits: teacher outputs computed once per un-augmented input and "
                    "mixed like the inputs; the student sees augmented inputs (not function matching)")
 
 
 def resolve_config(cfg: dict[str, Any] | None) -> dict[str, Any]:
-    """DISTILL_DEFAULTS overridden by `cfg`, validated; raises ValueError naming the bad key."""
-    cfg = dict(cfg or {})
-    unknown = sorted(set(cfg) - set(DISTILL_DEFAULTS))
-    if unknown:
-        raise ValueError(f"distill: unknown key(s) {', '.join(unknown)}; known: {', '.join(DISTILL_DEFAULTS)}")
-    out = {**copy.deepcopy(DISTILL_DEFAULTS), **cfg}
-    out["augment"] = resolve_augment(cfg.get("augment"))
-
-    def need(key: str, ok: bool, what: str) -> None:
-        if not ok:
-            raise ValueError(f"distill.{key} must be {what}, not {out[key]!r}")
-
-    is_int = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
-    is_num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
-    need("student", isinstance(out["student"], str) and out["student"] != "", "an architecture name")
-    need("epochs", is_int(out["epochs"]) and out["epochs"] >= 1, "an integer >= 1")
-    need("batch_size", is_int(out["batch_size"]) and out["batch_size"] >= 2, "an integer >= 2")
-    need("optimizer", out["optimizer"] in OPTIMIZERS, " or ".join(OPTIMIZERS))
-    need("lr", is_num(out["lr"]) and out["lr"] > 0, "a number > 0")
-    need("lr_schedule", out["lr_schedule"] in SCHEDULES, ", ".join(SCHEDULES))
-    need("warmup_epochs", is_num(out["warmup_epochs"]) and out["warmup_epochs"] >= 0, "a number >= 0")
-    need("weight_decay", is_num(out["weight_decay"]) and out["weight_decay"] >= 0, "a number >= 0")
-    need("temperature", is_num(out["temperature"]) and out["temperature"] > 0, "a number > 0")
-    need("topk", is_int(out["topk"]) and out["topk"] >= 1, "an integer >= 1")
-    need("eval_every", is_int(out["eval_every"]) and out["eval_every"] >= 0, "an integer >= 0")
-    need("eval_subset", out["eval_subset"] is None or (is_int(out["eval_subset"]) and out["eval_subset"] >= 1),
-         "null or an integer >= 1")
-    need("checkpoint_every_steps", is_int(out["checkpoint_every_steps"]) and out["checkpoint_every_steps"] >= 0,
-         "an integer >= 0")
-    for key in ("t2_factor", "cache_teacher_logits", "compile", "deterministic", "fold_teacher_bn"):
-        need(key, isinstance(out[key], bool), "true or false")
-    need("channels_last", out["channels_last"] is None or isinstance(out["channels_last"], bool),
-         "true, false or null")
-    losses.check(out["loss"], out["signal"], out["temperature"], out["topk"])
-    return out
+    """DistillOptions' defaults overridden by `cfg`, validated; raises OptionsError (a ValueError) naming
+    the bad key (distill.batch_size), its value and what was expected."""
+    return options.resolve(options.DistillOptions, cfg, "distill")
 
 
 def lr_lambda(schedule: str, warmup_steps: int, total_steps: int) -> Callable[[int], float]:

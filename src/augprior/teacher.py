@@ -30,7 +30,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import augment
+from . import augment, options
 from .checkpoint import save_model
 from .datasets import ImageFolderDataset, label, load_dataset, normalization
 from .evaluate import accuracy_metrics
@@ -118,7 +118,14 @@ def evaluate_dataset(model: torch.nn.Module, dataset, mean, std, device: torch.d
 
 # teacher keys that do not change the trained weights, and optional keys whose absence equals a falsy value
 _NOT_RESULT_KEYS = ("eval_every",)
-_OPTIONAL_KEYS = ("image_size", "pretrained", "checkpoint")
+_OPTIONAL_KEYS = options.TeacherOptions.OMIT_WHEN_DEFAULT  # ("image_size", "pretrained", "checkpoint")
+TEACHER_DEFAULTS: dict[str, Any] = options.defaults(options.TeacherOptions)  # the paper's appendix recipe
+
+
+def resolve_config(cfg: dict[str, Any] | None) -> dict[str, Any]:
+    """TeacherOptions' defaults overridden by `cfg`, validated; raises OptionsError (a ValueError) naming
+    the bad key (teacher.epochs), its value and what was expected. Optional keys stay absent when off."""
+    return options.resolve(options.TeacherOptions, cfg, "teacher")
 
 
 def _resume_key(job: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,9 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from ..options import PatchOptions
+
+_OPTION = {name: f.default for name, f in PatchOptions.model_fields.items()}  # params.yaml's patches: block
 
 class PatchError(ValueError):
     """A patch specification or a source image that cannot produce the requested patches."""
@@ -13,7 +16,8 @@ class PatchError(ValueError):
 
 @dataclass(frozen=True)
 class PatchSpec:
-    """Parameters of the official single-image patch generator (defaults = the released code).
+    """Parameters of the official single-image patch generator (defaults = the released code; size,
+    vflip and jpeg_quality are params.yaml's options, declared in augprior.options.PatchOptions).
 
     Order of operations (github.com/yukimasano/single-img-extrapolating,
     data_generation/make_single_img_dataset.py):
@@ -31,16 +35,16 @@ class PatchSpec:
     7. JPEG round trip at ``jpeg_quality`` (None: no JPEG); the official patches were JPEG q75.
     """
 
-    size: int = 32
+    size: int = _OPTION["size"]
     init_crop: float = 0.5
     scale: tuple[float, float] = (1.0 / 500.0, 1.0)
     ratio: tuple[float, float] = (3.0 / 4.0, 4.0 / 3.0)
     degrees: float = 30.0
     shear: float = 30.0
-    vflip: bool = False
+    vflip: bool = _OPTION["vflip"]
     jitter: tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1)
     jitter_p: float = 0.5
-    jpeg_quality: int | None = 75
+    jpeg_quality: int | None = _OPTION["jpeg_quality"]
     rrc_max_tries: int | None = None
 
     def __post_init__(self) -> None:

@@ -31,7 +31,7 @@ Entry point `zeroskd(job, out_dir, test_set=None) -> metrics`. The job dict:
                  `test_set=` (anything augprior.evaluate.predict_dataset takes, with .labels and
                  .num_classes) replaces it, e.g. in tests
   seed, scale, device (auto|cpu|cuda[:N]), precision (auto|bf16|fp32), mirror, num_threads
-  zeroskd        options of ZEROSKD_DEFAULTS (missing keys take the paper's values)
+  zeroskd        options of augprior.options.ZeroSKDOptions (missing keys take the paper's values)
 Outputs in out_dir, all written atomically: student.pt (save_model format), generator.pt (its
 state dict and config) and metrics.json (written last: the completion marker). state.pt holds the
 full training state every `checkpoint_every` iterations; a rerun resumes from it and ends
@@ -52,7 +52,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .. import data
+from .. import data, options
 from ..checkpoint import load_model, save_model, save_state
 from ..models import build_model, param_count
 from ..provenance import provenance
@@ -62,64 +62,18 @@ from ..runtime import autocast, num_threads, progress, select_device, use_bf16
 STATE_VERSION = 2  # state.pt format (2: augprior.runner's layout; version 1 files are refused)
 TAG_Z = 0x25D  # stream of the per-iteration noise batches
 
-ZEROSKD_DEFAULTS: dict[str, Any] = {
-    "student": "wrn40_1",
-    "iterations": 80_000,     # pseudo batches (outer iterations)
-    "batch_size": 128,
-    "n_g": 1,                 # generator steps per iteration
-    "n_s": 10,                # student steps per iteration (same images)
-    "lr_g": 1e-3,
-    "lr_s": 2e-3,
-    "beta": 250.0,            # attention-transfer weight (0 = off)
-    "z_dim": 100,
-    "temperature": 1.0,
-    "kl_reduction": "elementwise",  # elementwise (official code: mean over batch and classes) | batchmean
-    "grad_clip": 5.0,         # max gradient norm, generator and student (0 = off)
-    "lr_schedule": "cosine",  # cosine (paper) | constant
-    "log_every": 0,           # curve point every N iterations (0 = iterations // 100, as the official code)
-    "eval_every": 0,          # test-set evaluation every N iterations (0 = only at the end)
-    "eval_subset": None,      # evaluate on a fixed sample of N test images (None = all)
-    "checkpoint_every": 1000,  # iterations between state.pt checkpoints (0 = never)
-}
+# options of job["zeroskd"]: declared (paper defaults, bounds, descriptions) in augprior.options.ZeroSKDOptions
+ZEROSKD_DEFAULTS: dict[str, Any] = options.defaults(options.ZeroSKDOptions)
 # options that do not change what is trained: a saved state resumes even when they differ
 OPERATIONAL_KEYS = ("log_every", "eval_every", "eval_subset", "checkpoint_every")
-KL_REDUCTIONS = ("elementwise", "batchmean")
-SCHEDULES = ("cosine", "constant")
+KL_REDUCTIONS = options.choices(options.ZeroSKDOptions, "kl_reduction")
+SCHEDULES = options.choices(options.ZeroSKDOptions, "lr_schedule")
 
 
 def resolve_config(cfg: dict[str, Any] | None) -> dict[str, Any]:
-    """ZEROSKD_DEFAULTS overridden by `cfg`, validated; raises ValueError naming the bad key."""
-    cfg = dict(cfg or {})
-    unknown = sorted(set(cfg) - set(ZEROSKD_DEFAULTS))
-    if unknown:
-        raise ValueError(f"zeroskd: unknown key(s) {', '.join(unknown)}; known: {', '.join(ZEROSKD_DEFAULTS)}")
-    out = {**ZEROSKD_DEFAULTS, **cfg}
-    is_int = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
-    is_num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
-    checks = {
-        "student": (isinstance(out["student"], str) and out["student"] != "", "an architecture name"),
-        "iterations": (is_int(out["iterations"]) and out["iterations"] >= 1, "an integer >= 1"),
-        "batch_size": (is_int(out["batch_size"]) and out["batch_size"] >= 2, "an integer >= 2 (batch norm)"),
-        "n_g": (is_int(out["n_g"]) and out["n_g"] >= 0, "an integer >= 0"),
-        "n_s": (is_int(out["n_s"]) and out["n_s"] >= 1, "an integer >= 1"),
-        "lr_g": (is_num(out["lr_g"]) and out["lr_g"] > 0, "a number > 0"),
-        "lr_s": (is_num(out["lr_s"]) and out["lr_s"] > 0, "a number > 0"),
-        "beta": (is_num(out["beta"]) and out["beta"] >= 0, "a number >= 0"),
-        "z_dim": (is_int(out["z_dim"]) and out["z_dim"] >= 1, "an integer >= 1"),
-        "temperature": (is_num(out["temperature"]) and out["temperature"] > 0, "a number > 0"),
-        "kl_reduction": (out["kl_reduction"] in KL_REDUCTIONS, " or ".join(KL_REDUCTIONS)),
-        "grad_clip": (is_num(out["grad_clip"]) and out["grad_clip"] >= 0, "a number >= 0"),
-        "lr_schedule": (out["lr_schedule"] in SCHEDULES, " or ".join(SCHEDULES)),
-        "log_every": (is_int(out["log_every"]) and out["log_every"] >= 0, "an integer >= 0"),
-        "eval_every": (is_int(out["eval_every"]) and out["eval_every"] >= 0, "an integer >= 0"),
-        "eval_subset": (out["eval_subset"] is None or (is_int(out["eval_subset"]) and out["eval_subset"] >= 1),
-                        "null or an integer >= 1"),
-        "checkpoint_every": (is_int(out["checkpoint_every"]) and out["checkpoint_every"] >= 0, "an integer >= 0"),
-    }
-    for key, (ok, what) in checks.items():
-        if not ok:
-            raise ValueError(f"zeroskd.{key} must be {what}, not {out[key]!r}")
-    return out
+    """ZeroSKDOptions' defaults overridden by `cfg`, validated; raises OptionsError (a ValueError) naming
+    the bad key (zeroskd.n_s), its value and what was expected."""
+    return options.resolve(options.ZeroSKDOptions, cfg, "zeroskd")
 
 
 # ----------------------------------------------------------------------------- the networks
