@@ -330,30 +330,27 @@ def test_grayscale_teacher_gets_luma_of_rgb_patches():
 
 
 def test_cli_builds_job_from_params_and_runs(world, tmp_path, repo, monkeypatch, capsys):
-    from augprior import distill_cli
+    from augprior import cli
 
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    distill_cli.add_arguments(parser)
-    args = parser.parse_args(["--teacher", world["teacher_path"], "--patches", world["patches_path"],
-                              "--out", str(tmp_path / "cli"), "--params", str(repo / "params.yaml"),
-                              "--scale", "ci", "--signal", "top5", "--no-cutmix", "--mixup", "--lr", "0.002"])
-    job = distill_cli.build_job(args)
+    args = cli.build_parser().parse_args([
+        "distill", "--teacher", world["teacher_path"], "--patches", world["patches_path"],
+        "--out", str(tmp_path / "cli"), "--params", str(repo / "params.yaml"),
+        "--scale", "ci", "--signal", "top5", "--no-cutmix", "--mixup", "--lr", "0.002"])
+    job = cli.distill_job_from_args(args)
     assert job["scale"] == "ci" and job["distill"]["signal"] == "topk" and job["distill"]["topk"] == 5
     assert job["distill"]["lr"] == 0.002 and job["distill"]["augment"]["mixup"]
     assert not job["distill"]["augment"]["cutmix"] and job["input"] == {"kind": "patches"}
     monkeypatch.chdir(tmp_path)  # no params.yaml here: built-in paper defaults
-    rc = distill_cli.main(["--teacher", world["teacher_path"], "--patches", world["patches_path"],
-                           "--out", str(tmp_path / "cli"), "--student", "resnet8", "--epochs", "1",
-                           "--batch-size", "16", "--precision", "fp32", "--imagenet-augment", "--rrc-size", "32",
-                           "--threads", "1"])
+    rc = cli.main(["distill", "--teacher", world["teacher_path"], "--patches", world["patches_path"],
+                   "--out", str(tmp_path / "cli"), "--student", "resnet8", "--epochs", "1",
+                   "--batch-size", "16", "--precision", "fp32", "--imagenet-augment", "--rrc-size", "32",
+                   "--threads", "1"])
     assert rc == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     m = json.loads((tmp_path / "cli" / "metrics.json").read_text())
     assert summary["top1"] == m["top1"] and m["config"]["augment"]["solarize_p"] == 0.2
-    assert distill_cli.main(["--teacher", world["teacher_path"], "--out", str(tmp_path / "x"),
-                             "--input", "noise_mix", "--patches", world["patches_path"]]) == 2
+    assert cli.main(["distill", "--teacher", world["teacher_path"], "--out", str(tmp_path / "x"),
+                     "--input", "noise_mix", "--patches", world["patches_path"]]) == 2
     assert "alpha" in capsys.readouterr().err
 
 

@@ -18,7 +18,8 @@ from augprior import io
 from augprior.images import load_source_image
 from augprior.patches import (OnTheFlyPatches, PatchError, PatchShards, PatchSpec, generate, load_patch_meta,
                               load_patch_set, make_patch_set, sample_params, save_patch_grid)
-from augprior.patches import cli, reference, store
+from augprior import cli
+from augprior.patches import reference, store
 from augprior.patches.params import sample_params_torch
 from augprior.patches.rng import philox4x32
 
@@ -311,22 +312,19 @@ def test_save_patch_grid_writes_a_png(tmp_path, coffee):
 
 
 def test_cli_writes_a_patch_set(tmp_path, capsys):
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    cli.add_arguments(parser)
-    args = parser.parse_args(["--image", "skimage:astronaut", "--size", "32", "--num", "25", "--seed", "9",
-                              "--engine", "fast", "--out", str(tmp_path / "p.npy"), "--jpeg-quality", "none",
-                              "--vflip", "--grid", str(tmp_path / "g.png")])
-    assert cli.run(args) == 0
+    args = cli.build_parser().parse_args([
+        "patches", "--image", "skimage:astronaut", "--size", "32", "--num", "25", "--seed", "9",
+        "--engine", "fast", "--out", str(tmp_path / "p.npy"), "--jpeg-quality", "none",
+        "--vflip", "--grid", str(tmp_path / "g.png")])
+    assert args.func(args) == 0
     meta = io.read_json(tmp_path / "p.json")
     assert meta["spec"]["jpeg_quality"] is None and meta["spec"]["vflip"] is True and meta["seed"] == 9
     assert (tmp_path / "g.png").is_file()
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["count"] == 25
-    assert cli.main(["--image", "no/such/file.png", "--num", "5", "--out", str(tmp_path / "q.npy")]) == 2
+    assert cli.main(["patches", "--image", "no/such/file.png", "--num", "5", "--out", str(tmp_path / "q.npy")]) == 2
     assert "no/such/file.png" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        cli.main(["--image", "x", "--num", "5", "--out", "q.npy", "--jpeg-quality", "150"])
+        cli.main(["patches", "--image", "x", "--num", "5", "--out", "q.npy", "--jpeg-quality", "150"])
 
 
 def test_paper_image_from_the_mirror(tmp_path, mirror):
