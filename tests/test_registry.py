@@ -73,8 +73,11 @@ def test_source_kinds_cover_the_mini_language(repo):
 
 
 def test_tables_and_figures_come_from_one_module_each():
-    assert TABLES == ("table1", "table2", "table3", "table4", "table9", "table11", "table12")
-    assert FIGURES == ("fig2", "fig4")
+    # discovered from the package (a new module is a new table), in the paper's order
+    assert {"table1", "table2", "table3", "table4", "table9", "table11", "table12"} <= set(TABLES)
+    assert {"fig2", "fig4"} <= set(FIGURES)
+    number = lambda name: int(re.sub(r"\D", "", name))  # noqa: E731
+    assert EXPERIMENTS.names() == sorted(TABLES, key=number) + sorted(FIGURES, key=number)
     for name in EXPERIMENTS:
         exp = EXPERIMENTS.get(name)
         assert exp.cells.__module__ == f"augprior.experiments.{name}"
