@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -54,27 +53,11 @@ def _check_arch(name: str) -> str:
     return name
 
 
-def _check_signal(name: str) -> str:
-    signal_overrides(name)
-    return name
-
-
 Number = Union[StrictInt, StrictFloat]  # an int stays an int (job hashes), a bool is no number
 Arch = Annotated[StrictStr, AfterValidator(_check_arch)]
 Probability = Annotated[Number, Field(ge=0, le=1)]
 Device = Annotated[StrictStr, Field(pattern=r"^(auto|cpu|cuda(:[0-9]+)?|mps)$")]
 Precision = Literal["auto", "bf16", "fp32"]
-# a Table 3b teacher signal as written in params.yaml: full | argmax | topN
-SignalName = Annotated[StrictStr, AfterValidator(_check_signal)]
-
-
-def signal_overrides(signal: str) -> dict[str, Any]:
-    """The distill options of a teacher signal name: full | argmax | topN (= signal topk, topk N)."""
-    if signal in ("full", "argmax", "topk"):
-        return {"signal": signal}
-    if m := re.fullmatch(r"top([1-9][0-9]*)", signal):
-        return {"signal": "topk", "topk": int(m[1])}
-    raise ValueError(f"unknown teacher signal {signal!r} (full, argmax or topN)")
 
 
 class Options(BaseModel):
