@@ -1,5 +1,5 @@
-"""Teacher training: schedules, a real run on a tiny image folder, exact resume after SIGKILL,
-evaluation-only export of an external checkpoint."""
+"""Teacher training: schedules, a real run on a tiny image folder, exact resume after SIGKILL and
+after a SIGTERM / SIGINT checkpoint (mid-epoch), evaluation-only export of an external checkpoint."""
 
 from __future__ import annotations
 
@@ -84,6 +84,19 @@ def test_reference_run_learns_and_writes_outputs(env):
     assert meta["image_size"] == 16 and m["image_size"] == 16 and m["train_images"] == 36
 
 
+def assert_matches_reference(env, out: Path, metrics: dict) -> None:
+    """The model and metrics of a resumed run in `out` equal the uninterrupted reference run's, bit for bit."""
+    ref_model, _ = load_model(env["ref"] / "model.pt")
+    got_model, _ = load_model(out / "model.pt")
+    for (k, a), (_, b) in zip(ref_model.state_dict().items(), got_model.state_dict().items()):
+        assert torch.equal(a, b), k
+    ref = env["metrics"]
+    assert metrics["top1"] == ref["top1"] and metrics["per_class_top1"] == ref["per_class_top1"]
+    strip = ("epoch_time_s", "images_per_s")
+    assert [{k: v for k, v in p.items() if k not in strip} for p in metrics["curve"]] == \
+           [{k: v for k, v in p.items() if k not in strip} for p in ref["curve"]]
+
+
 def test_sigkill_then_resume_is_bit_identical(env):
     out = env["tmp"] / "killed"
     job = env["job"]
@@ -103,15 +116,51 @@ def test_sigkill_then_resume_is_bit_identical(env):
     assert 1 <= saved["epoch"] < 12 and set(saved["rng"]) >= {"python", "numpy", "torch"}
 
     metrics = T.train_teacher(copy.deepcopy(job), out)
-    ref_model, _ = load_model(env["ref"] / "model.pt")
-    got_model, _ = load_model(out / "model.pt")
-    for (k, a), (_, b) in zip(ref_model.state_dict().items(), got_model.state_dict().items()):
-        assert torch.equal(a, b), k
-    ref = env["metrics"]
-    assert metrics["top1"] == ref["top1"] and metrics["per_class_top1"] == ref["per_class_top1"]
-    strip = ("epoch_time_s", "images_per_s")
-    assert [{k: v for k, v in p.items() if k not in strip} for p in metrics["curve"]] == \
-           [{k: v for k, v in p.items() if k not in strip} for p in ref["curve"]]
+    assert_matches_reference(env, out, metrics)
+
+
+# the child signals itself in the augmentation of its N-th step (1-based): a fixed position to stop at
+SIGNAL_AT = """
+import json, os, signal, sys, torch
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a shell may start background jobs with SIGINT ignored
+torch.set_num_threads(1)
+import augprior.teacher as T
+calls, real = [0], T.augment_batch
+
+def augment_batch(*args, **kwargs):
+    calls[0] += 1
+    if calls[0] == int(sys.argv[3]):
+        os.kill(os.getpid(), getattr(signal, sys.argv[4]))
+    return real(*args, **kwargs)
+
+T.augment_batch = augment_batch
+T.train_teacher(json.loads(sys.argv[1]), sys.argv[2])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, call, position", [("SIGTERM", 23, (5, 3)), ("SIGINT", 24, (6, 0))])
+def test_signal_checkpoints_mid_epoch_then_resume_is_bit_identical(env, tmp_path, name, call, position):
+    """SIGTERM in step 3 of 4 of epoch 6 checkpoints mid-epoch (the epoch generator's state included);
+    SIGINT in the last step of an epoch stops at the epoch boundary. Exit status 128 + signal."""
+    out = tmp_path / "stopped"
+    job = env["job"]
+    proc = subprocess.run([sys.executable, "-c", SIGNAL_AT, json.dumps(job), str(out), str(call), name],
+                          env={**os.environ, "TQDM_DISABLE": "1"}, capture_output=True, text=True, timeout=300)
+    status = 128 + getattr(signal, name)
+    assert proc.returncode == status, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"teacher: stopped by {name} at epoch {position[0]}, step {position[1]}; state saved to {out / 'state.pt'}; "
+        f"rerun the same job to resume (exit status {status})")
+    assert "Traceback" not in proc.stderr and not (out / "metrics.json").exists() and not (out / "model.pt").exists()
+    saved = torch.load(out / "state.pt", weights_only=False)
+    assert (saved["epoch"], saved["step"]) == position and len(saved["curve"]) == position[0]
+    assert (saved["extras"]["gen_state"] is None) == (position[1] == 0)
+
+    metrics = T.train_teacher(copy.deepcopy(job), out)  # the requeued job
+    assert metrics["resumes"] == [{"epoch": position[0], "step": position[1]}]
+    assert_matches_reference(env, out, metrics)
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "model.pt"]
 
 
 def test_state_of_another_job_is_refused(env, tmp_path):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -223,6 +226,56 @@ def test_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):
     monkeypatch.setattr(zs_pkg, "noise_batch", real)
     with pytest.raises(RuntimeError, match="different ZeroSKD job"):
         zeroskd(_job(teacher_path, checkpoint_every=3, lr_s=1e-3), out, test_set=test)
+
+
+# the child rebuilds the toy test set and signals itself when iteration N draws its noise
+SIGNAL_AT = """
+import json, os, signal, sys, torch
+torch.set_num_threads(1)
+from augprior.datasets import ImageDataset
+import augprior.synthetic.zeroskd as zs
+blob = torch.load(sys.argv[3])
+test = ImageDataset("toy", "test", blob["images"], blob["labels"], blob["classes"])
+real = zs.noise_batch
+
+def noise_batch(seed, it, *args):
+    if it == int(sys.argv[4]):
+        os.kill(os.getpid(), signal.SIGTERM)
+    return real(seed, it, *args)
+
+zs.noise_batch = noise_batch
+zs.zeroskd(json.loads(sys.argv[1]), sys.argv[2], test_set=test)
+"""
+
+
+@pytest.mark.slow
+def test_sigterm_checkpoints_then_resume_matches_an_uninterrupted_run(tmp_path):
+    """SIGTERM during iteration 3 (no periodic checkpoints): state.pt at iteration 3, with the curve
+    window half full; exit status 143; the rerun ends identical to an uninterrupted run."""
+    teacher_path, test = _toy(tmp_path)
+    job = _job(teacher_path, eval_every=4)
+    full = zeroskd(job, tmp_path / "full", test_set=test)
+    torch.save({"images": test.images, "labels": test.labels, "classes": test.classes}, tmp_path / "test.pt")
+    out = tmp_path / "stopped"
+    proc = subprocess.run([sys.executable, "-c", SIGNAL_AT, json.dumps(job), str(out), str(tmp_path / "test.pt"), "2"],
+                          env={**os.environ, "TQDM_DISABLE": "1"}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 143, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"ZeroSKD: stopped by SIGTERM at iteration 3; state saved to {out / 'state.pt'}; rerun the same job to "
+        "resume (exit status 143)")
+    assert [p.name for p in out.iterdir()] == ["state.pt"]
+    state = torch.load(out / "state.pt", weights_only=False)
+    assert state["iteration"] == 3 and len(state["extras"]["window"]) == 1 and len(state["curve"]) == 1
+
+    resumed = zeroskd(job, out, test_set=test)
+    assert resumed["resumes"] == [{"iteration": 3}] and not (out / "state.pt").exists()
+    a = torch.load(tmp_path / "full" / "student.pt", weights_only=True)["state_dict"]
+    b = torch.load(out / "student.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed["curve"] == full["curve"] and resumed["top1"] == full["top1"]
+    ga = torch.load(tmp_path / "full" / "generator.pt", weights_only=True)["state_dict"]
+    gb = torch.load(out / "generator.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(ga[k], gb[k]) for k in ga)
 
 
 def test_package_level_call(tmp_path):

@@ -21,9 +21,11 @@ Entry point: `distill(job, out_dir) -> metrics`. The job dict:
 Outputs in out_dir: student.pt (save_model format) and metrics.json, both written atomically and
 only once the run has finished (metrics.json last); state.pt while running: the full training
 state (model, optimizer, scheduler, global RNG states, position, curve), written atomically at
-the end of every epoch and every `checkpoint_every_steps` steps. A rerun resumes from it and
-ends bit-identical to an uninterrupted run (same machine, threads and precision; all per-step
-random draws are pure functions of (seed, epoch, step), see augprior.inputs.derive_seed).
+the end of every epoch and every `checkpoint_every_steps` steps, and at the next step when
+SIGTERM / SIGINT arrives (the run then exits with status 143 / 130; augprior.runner). A rerun
+resumes from it and ends bit-identical to an uninterrupted run (same machine, threads and
+precision; all per-step random draws are pure functions of (seed, epoch, step), see
+augprior.inputs.derive_seed).
 """
 
 from __future__ import annotations

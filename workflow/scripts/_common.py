@@ -1,4 +1,8 @@
-"""Shared by the rule scripts: threads and log redirection for a Snakemake job."""
+"""Shared by the rule scripts: threads and log redirection for a Snakemake job.
+
+A training job stopped by SIGTERM / SIGINT (SLURM preemption) checkpoints and exits with status
+143 / 130 (augprior.runner.Preempted); Snakemake sees a failed job, and a rerun (`--retries`, a
+requeue) resumes it from its state.pt."""
 
 import contextlib
 import logging
@@ -22,6 +26,9 @@ def job_context(snakemake):
         logging.basicConfig(stream=f, level=logging.INFO, force=True)
         try:
             yield
+        except SystemExit as err:  # augprior.runner.Preempted: checkpointed on SIGTERM/SIGINT, exit 143/130
+            print(err, file=sys.__stderr__, flush=True)  # its one line, on the console too; no traceback
+            raise
         except BaseException:
             import traceback
 

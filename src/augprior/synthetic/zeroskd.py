@@ -34,8 +34,9 @@ Entry point `zeroskd(job, out_dir, test_set=None) -> metrics`. The job dict:
   zeroskd        options of augprior.options.ZeroSKDOptions (missing keys take the paper's values)
 Outputs in out_dir, all written atomically: student.pt (save_model format), generator.pt (its
 state dict and config) and metrics.json (written last: the completion marker). state.pt holds the
-full training state every `checkpoint_every` iterations; a rerun resumes from it and ends
-identical to an uninterrupted run (z of iteration i is a pure function of (seed, i)).
+full training state every `checkpoint_every` iterations, and after the current iteration when
+SIGTERM / SIGINT arrives (exit status 143 / 130; augprior.runner); a rerun resumes from it and
+ends identical to an uninterrupted run (z of iteration i is a pure function of (seed, i)).
 """
 
 from __future__ import annotations
