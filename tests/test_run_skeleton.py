@@ -217,6 +217,26 @@ def test_second_signal_and_late_signal_go_to_the_previous_handler(tmp_path):
         signal.signal(signal.SIGTERM, before)
 
 
+def test_late_signal_without_a_python_handler_stops_the_next_run(tmp_path):
+    before = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        def late(path):
+            os.kill(os.getpid(), signal.SIGTERM)
+            write_marker(path)
+
+        with ResumableRun(tmp_path / "a", kind="toy", version=1, outputs=("model.bin",)) as run:
+            start(run)
+            run.finalize({}, {"model.bin": late})
+        assert (tmp_path / "a" / "metrics.json").exists()  # finished, and this process is still alive
+        with pytest.raises(Preempted, match="stopped by SIGTERM .*before training started"), \
+                ResumableRun(tmp_path / "b", kind="toy", version=1) as run:
+            start(run)
+        with ResumableRun(tmp_path / "c", kind="toy", version=1) as run:  # consumed once
+            start(run)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def test_handlers_only_in_the_main_thread_and_ignored_signals_stay_ignored(tmp_path):
     before = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

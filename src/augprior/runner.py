@@ -33,8 +33,10 @@ An engine keeps only its setup and its step; the run does the rest:
   it ends the process with that status and no traceback; Snakemake sees a failed job, which
   `--retries` (or a requeue) reruns, and the rerun resumes. A second signal does what it would
   have done without the run (SIGINT: KeyboardInterrupt, SIGTERM: the process ends), keeping the
-  last state.pt. The previous handlers are restored on exit; a signal that arrives after the last
-  boundary lets the run finish, then is handed to the previous handler.
+  last state.pt. The previous handlers are restored on exit. A signal that arrives after the last
+  boundary lets the run finish (its outputs are complete), then goes to the previous handler when
+  that is a Python one (SIGINT: KeyboardInterrupt); otherwise the next run in the same process
+  stops before it trains (a finished job is not turned into a killed one).
 - `finalize(metrics, writers)`: each output is written (writers write atomically), then
   metrics.json (the completion marker, always last), then state.pt is removed.
 - Training time excludes evaluations and checkpoint writes (`with run.untimed(): ...`).
@@ -58,6 +60,7 @@ from .checkpoint import load_state, rng_state, save_state, set_rng_state
 from .provenance import params_hash
 
 PREEMPT_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_PENDING: list[int] = []  # a stop signal that arrived after a run's last boundary (no Python handler before it)
 STATE_FILE = "state.pt"
 METRICS_FILE = "metrics.json"
 # top-level names of state.pt that the skeleton uses; position keys sit beside them
@@ -145,13 +148,20 @@ class ResumableRun:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.remove_temp_files()
         self._install()
+        if _PENDING and self._previous:
+            self._signal = _PENDING.pop()  # a stop request an earlier run in this process finished under
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        previous = dict(self._previous)
         self._restore()
         self.remove_temp_files()
         if exc_type is None and self._signal is not None and not self._acted:
-            signal.raise_signal(self._signal)  # arrived after the last boundary: the run finished first
+            # arrived after the last boundary: the run finished first; now the stop request goes on
+            if callable(previous.get(self._signal)):
+                signal.raise_signal(self._signal)  # to the caller's handler (SIGINT: KeyboardInterrupt)
+            else:
+                _PENDING.append(self._signal)  # not a kill after success: the next run here stops at once
         return False
 
     def remove_temp_files(self) -> None:
