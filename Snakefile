@@ -7,13 +7,17 @@
 import sys
 
 from augprior import config as params_config
-from augprior import experiments, images, jobs
+from augprior import experiments, images, jobs, overrides
 from augprior.data import dataset_names, image_names
 from augprior.experiments import EXPERIMENTS, FIGURES, TABLES
 
 configfile: "params.yaml"
 
-PARAMS = params_config.resolve(config)  # validates params.yaml (augprior.options.Params, every scale) before any job
+# validates params.yaml (augprior.options.Params, every scale) before any job; values that differ from the
+# committed params.yaml (--configfile, --config, dvc exp run -S) beat the scale block (augprior.overrides)
+PARAMS = params_config.resolve(config, overrides.from_snakemake(
+    f"{workflow.basedir}/params.yaml", workflow.config_settings.configfiles,
+    workflow.config_settings.config))
 SCALE = PARAMS["scale"]
 DATASETS = dataset_names()
 CELLS = experiments.plan(PARAMS)  # table or figure -> its cells

@@ -1,4 +1,9 @@
-"""params.yaml: load, validate against the option models (augprior.options), apply the scale's overrides."""
+"""params.yaml: load, validate against the option models (augprior.options), apply the scale's overrides.
+
+Precedence, lowest first: params.yaml's base values (the paper's), the chosen scale's block, explicit
+overrides (values that differ from the committed params.yaml: --configfile, --config, `dvc exp run -S`;
+see augprior.overrides).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from . import options
+from . import options, overrides
 from .options import OptionsError
 
 SCHEMA_PATH = Path("workflow/schemas/params.schema.json")  # a link to the packaged, generated copy
@@ -78,17 +83,27 @@ def _resolve_all(raw: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return resolved
 
 
-def resolve(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate the raw params and return the settings of its `scale`, overrides merged, defaults filled."""
+def resolve(raw: Mapping[str, Any], explicit: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Validate the raw params and return the settings of its `scale`, overrides merged, defaults filled.
+
+    `explicit` (nested, see augprior.overrides) holds the values the user set explicitly: they beat the
+    scale block.
+    """
     resolved = _resolve_all(raw)
     scale = _settings(raw)[0]
     if scale not in resolved:
         raise ParamsError(f"scale {scale!r} is not declared under scales: (have {', '.join(resolved)})")
-    return {**resolved[scale], "scale": scale}
+    explicit = {k: v for k, v in (explicit or {}).items() if k not in _NOT_IN_A_SCALE}
+    if not explicit:
+        return {**resolved[scale], "scale": scale}
+    settings = _check(options.params_model(), {**deep_merge(resolved[scale], explicit), "scale": scale,
+                                               "scales": {}})
+    return {**{k: v for k, v in settings.model_dump().items() if k not in _NOT_IN_A_SCALE}, "scale": scale}
 
 
-def load(path: str | Path = "params.yaml", overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Load params.yaml, apply dotted-key `overrides` (e.g. {"scale": "ci"}) and resolve."""
+def load(path: str | Path = "params.yaml", dotted_overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Load params.yaml, apply dotted-key overrides (e.g. {"scale": "ci", "distill.epochs": 5}) and resolve;
+    the overrides, and edits of params.yaml not yet committed, beat the scale block."""
     path = Path(path)
     if not path.exists():
         raise ParamsError(f"{path}: no such params file")
@@ -96,9 +111,11 @@ def load(path: str | Path = "params.yaml", overrides: Mapping[str, Any] | None =
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise ParamsError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from err
-    for dotted, value in (overrides or {}).items():
+    explicit = overrides.explicit(raw, overrides.reference_params(path))
+    for dotted, value in (dotted_overrides or {}).items():
         set_dotted(raw, dotted, value)
-    return resolve(raw)
+        set_dotted(explicit, dotted, value)
+    return resolve(raw, explicit)
 
 
 def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import yaml
 
@@ -45,6 +45,21 @@ def reference_params(path: str | Path = "params.yaml") -> dict[str, Any]:
         return committed
     path = Path(path)
     return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
+def from_snakemake(params_path: str | Path, configfiles: Iterable[str | Path],
+                   cli_config: Mapping[str, Any]) -> dict[str, Any]:
+    """Explicit values of a Snakemake run: uncommitted edits of params.yaml (what `dvc exp run -S` makes),
+    then every --configfile other than params.yaml, then --config (each beating the one before)."""
+    from .config import deep_merge  # config imports this module
+
+    params_path = Path(params_path).resolve()
+    on_disk = yaml.safe_load(params_path.read_text()) or {}
+    out = explicit(on_disk, reference_params(params_path))
+    for path in configfiles:
+        if Path(path).resolve() != params_path:
+            out = deep_merge(out, yaml.safe_load(Path(path).read_text()) or {})
+    return deep_merge(out, dict(cli_config))
 
 
 def explicit(config: Mapping[str, Any], reference: Mapping[str, Any], *, top: bool = True) -> dict[str, Any]:
