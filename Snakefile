@@ -7,8 +7,8 @@
 import sys
 
 from augprior import config as params_config
-from augprior import experiments, images, jobs, overrides
-from augprior.data import dataset_names, image_names
+from augprior import experiments, jobs, overrides, source_images
+from augprior.manifest import dataset_names, image_names
 from augprior.experiments import EXPERIMENTS, FIGURES, TABLES
 
 configfile: "params.yaml"
@@ -22,7 +22,7 @@ SCALE = PARAMS["scale"]
 DATASETS = dataset_names()
 CELLS = experiments.plan(PARAMS)  # table or figure -> its cells
 # patch grids can show any manifest or library image, besides the images the tables use
-GRID_IMAGES = image_names() + list(images.pool_image_info())
+GRID_IMAGES = image_names() + list(source_images.pool_image_info())
 # kind -> id -> job: every job a cell needs (and the teachers, patch and synthetic sets those need)
 JOBS = experiments.collect(CELLS, extra=[jobs.patches_job(PARAMS, image) for image in GRID_IMAGES])
 

@@ -27,7 +27,7 @@ import time
 import torch
 
 from augprior.distill import TrainStep, fold_batchnorm, make_optimizer, make_scheduler, prepare_pixels, resolve_config
-from augprior.inputs import TAG_AUGMENT, generator
+from augprior.training_inputs import TAG_AUGMENT, generator
 from augprior.models import build_model, param_count
 from augprior.runtime import cpu_has_bf16, select_device
 

@@ -24,7 +24,7 @@ import warnings
 
 import torch
 
-from augprior.images import load_source
+from augprior.source_images import load_source
 from augprior.patches import PatchSpec, sample_params
 from augprior.patches import fast, reference
 

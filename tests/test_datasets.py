@@ -17,24 +17,24 @@ import pytest
 import torch
 from PIL import Image
 
-from augprior import data, datasets
+from augprior import datasets, manifest
 from augprior.datasets import CIFAR10_CLASSES, ImageFolderDataset, load_dataset, normalization, read_idx
 
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     """An empty cache folder and no mirror from the environment."""
-    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.delenv(data.MIRROR_ENV, raising=False)
+    monkeypatch.setenv(manifest.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.delenv(manifest.MIRROR_ENV, raising=False)
     return tmp_path / "cache"
 
 
 def patch_manifest(monkeypatch, dataset: str, md5_by_name: dict[str, str]) -> None:
     """Point the manifest's checksums for `dataset` at the tiny files a test made."""
-    patched = copy.deepcopy(data.manifest())
+    patched = copy.deepcopy(manifest.manifest())
     for entry in patched["datasets"][dataset]["files"]:
         entry["md5"] = md5_by_name[entry["name"]]
-    monkeypatch.setattr(data, "manifest", lambda: patched)
+    monkeypatch.setattr(manifest, "manifest", lambda: patched)
 
 
 def _add(tar: tarfile.TarFile, name: str, payload: bytes) -> None:
@@ -81,7 +81,7 @@ def test_cifar10_official_archive_from_mirror(cache, tmp_path, monkeypatch):
     (mirror / "data").mkdir(parents=True)
     archive = mirror / "data" / "cifar-10-python.tar.gz"
     batches = make_cifar10_archive(archive, per_batch=6, rng=rng)
-    patch_manifest(monkeypatch, "cifar10", {"cifar-10-python.tar.gz": data.md5sum(archive)})
+    patch_manifest(monkeypatch, "cifar10", {"cifar-10-python.tar.gz": manifest.md5sum(archive)})
 
     train = load_dataset("cifar10", "train", mirror=mirror)
     test = load_dataset("cifar10", "test", mirror=mirror)
@@ -107,8 +107,8 @@ def test_cifar10_archive_in_cache_downloads_needs_no_mirror(cache, tmp_path, mon
     downloads = cache / "downloads"
     downloads.mkdir(parents=True)
     make_cifar10_archive(downloads / "cifar-10-python.tar.gz", per_batch=2, rng=np.random.default_rng(1))
-    patch_manifest(monkeypatch, "cifar10", {"cifar-10-python.tar.gz": data.md5sum(downloads / "cifar-10-python.tar.gz")})
-    monkeypatch.setattr(data, "download", lambda *a, **k: pytest.fail("must not download"))
+    patch_manifest(monkeypatch, "cifar10", {"cifar-10-python.tar.gz": manifest.md5sum(downloads / "cifar-10-python.tar.gz")})
+    monkeypatch.setattr(manifest, "download", lambda *a, **k: pytest.fail("must not download"))
     assert len(load_dataset("cifar10", "test")) == 2
 
 
@@ -117,7 +117,7 @@ def test_corrupt_mirror_file_is_reported(cache, tmp_path, monkeypatch):
     (mirror / "data").mkdir(parents=True)
     make_cifar10_archive(mirror / "data" / "cifar-10-python.tar.gz", per_batch=2, rng=np.random.default_rng(2))
     patch_manifest(monkeypatch, "cifar10", {"cifar-10-python.tar.gz": "0" * 32})
-    with pytest.raises(data.DataError, match="does not match the manifest"):
+    with pytest.raises(manifest.DataError, match="does not match the manifest"):
         load_dataset("cifar10", "train", mirror=mirror)
 
 
@@ -127,7 +127,7 @@ def test_cifar100_official_archive(cache, tmp_path, monkeypatch):
     (mirror / "data").mkdir(parents=True)
     archive = mirror / "data" / "cifar-100-python.tar.gz"
     splits = make_cifar100_archive(archive, n_train=40, n_test=12, rng=rng)
-    patch_manifest(monkeypatch, "cifar100", {"cifar-100-python.tar.gz": data.md5sum(archive)})
+    patch_manifest(monkeypatch, "cifar100", {"cifar-100-python.tar.gz": manifest.md5sum(archive)})
     train = load_dataset("cifar100", "train", mirror=mirror)
     test = load_dataset("cifar100", "test", mirror=mirror)
     assert train.images.shape == (40, 3, 32, 32) and test.images.shape == (12, 3, 32, 32)
@@ -153,7 +153,7 @@ def test_fashion_mnist_idx(cache, tmp_path, monkeypatch):
               "t10k-labels-idx1-ubyte.gz": rng.integers(0, 10, 4)}
     for name, arr in arrays.items():
         (folder / name).write_bytes(gzip.compress(_idx_bytes(arr)))
-    patch_manifest(monkeypatch, "fashion_mnist", {n: data.md5sum(folder / n) for n in arrays})
+    patch_manifest(monkeypatch, "fashion_mnist", {n: manifest.md5sum(folder / n) for n in arrays})
     train = load_dataset("fashion_mnist", "train", mirror=tmp_path / "mirror")
     test = load_dataset("fashion_mnist", "test", mirror=tmp_path / "mirror")
     assert train.images.shape == (9, 1, 28, 28) and test.images.shape == (4, 1, 28, 28)
@@ -165,16 +165,16 @@ def test_fashion_mnist_idx(cache, tmp_path, monkeypatch):
 def test_read_idx_rejects_bad_files(tmp_path):
     bad_magic = tmp_path / "bad.idx"
     bad_magic.write_bytes(bytes([0, 0, 0x0D, 1]) + struct.pack(">I", 2) + b"\0" * 8)
-    with pytest.raises(data.DataError, match="not an unsigned-byte IDX"):
+    with pytest.raises(manifest.DataError, match="not an unsigned-byte IDX"):
         read_idx(bad_magic)
     short = tmp_path / "short.idx"
     short.write_bytes(_idx_bytes(np.zeros((3, 2, 2)))[:-1])
-    with pytest.raises(data.DataError, match="expected 12 values, found 11"):
+    with pytest.raises(manifest.DataError, match="expected 12 values, found 11"):
         read_idx(short)
 
 
 def test_unknown_dataset_and_split():
-    with pytest.raises(data.DataError, match="unknown dataset 'cifar11'"):
+    with pytest.raises(manifest.DataError, match="unknown dataset 'cifar11'"):
         load_dataset("cifar11", "train")
     with pytest.raises(ValueError, match="split"):
         load_dataset("cifar10", "validation")
@@ -245,23 +245,23 @@ def test_imagefolder_test_and_val_splits(tmp_path):
 
 
 def test_imagefolder_bad_layouts(tmp_path):
-    with pytest.raises(data.DataError, match="no such directory"):
+    with pytest.raises(manifest.DataError, match="no such directory"):
         ImageFolderDataset(tmp_path / "missing", "train")
     (tmp_path / "flat" / "train").mkdir(parents=True)
-    with pytest.raises(data.DataError, match="no class sub-folders"):
+    with pytest.raises(manifest.DataError, match="no class sub-folders"):
         ImageFolderDataset(tmp_path / "flat", "train")
     make_folder(tmp_path / "odd")
     _save(tmp_path / "odd" / "test" / "horse" / "h.png", Image.new("RGB", (8, 8)))
-    with pytest.raises(data.DataError, match=r"classes \['horse'\] are not in"):
+    with pytest.raises(manifest.DataError, match=r"classes \['horse'\] are not in"):
         ImageFolderDataset(tmp_path / "odd", "test")
     make_folder(tmp_path / "notest")
     for p in (tmp_path / "notest" / "test").rglob("*.png"):
         p.unlink()
-    with pytest.raises(data.DataError, match="no images"):
+    with pytest.raises(manifest.DataError, match="no images"):
         ImageFolderDataset(tmp_path / "notest", "test")
     (tmp_path / "odd" / "train" / "dog" / "broken.png").write_bytes(b"not a png")
     ds = ImageFolderDataset(tmp_path / "odd", "train", size=8)
-    with pytest.raises(data.DataError, match="broken.png: cannot decode"):
+    with pytest.raises(manifest.DataError, match="broken.png: cannot decode"):
         ds.load_batch(range(len(ds)))
 
 
@@ -301,7 +301,7 @@ def test_in_memory_dataset_batches():
 
 # ------------------------------------------------------------------ the real mirror
 
-@pytest.mark.skipif(not os.environ.get(data.MIRROR_ENV), reason="AUGPRIOR_MIRROR not set")
+@pytest.mark.skipif(not os.environ.get(manifest.MIRROR_ENV), reason="AUGPRIOR_MIRROR not set")
 def test_real_cifar10_jpeg_from_mirror():
     train = load_dataset("cifar10_jpeg", "train")
     test = load_dataset("cifar10_jpeg", "test")

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from augprior import distill as D
-from augprior import inputs as I
+from augprior import training_inputs as I
 from augprior.checkpoint import load_model, save_model
 from augprior.models import build_model
 

@@ -14,8 +14,8 @@ from torchvision import transforms as T
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
-from augprior import io
-from augprior.images import load_source_image
+from augprior import fileio
+from augprior.source_images import load_source_image
 from augprior.patches import (OnTheFlyPatches, PatchError, PatchShards, PatchSpec, generate, load_patch_meta,
                               load_patch_set, make_patch_set, sample_params, save_patch_grid)
 from augprior import cli
@@ -192,7 +192,7 @@ def test_make_and_load_a_single_file_set(tmp_path, coffee):
     out = tmp_path / "x" / "patches.npy"
     meta = make_patch_set("skimage:coffee", out, spec, num=120, seed=2, engine="fast")
     assert out.is_file() and (tmp_path / "x" / "patches.json").is_file()
-    on_disk = io.read_json(tmp_path / "x" / "patches.json")
+    on_disk = fileio.read_json(tmp_path / "x" / "patches.json")
     assert on_disk["count"] == 120 and on_disk["seed"] == 2 and on_disk["engine"] == "fast"
     assert on_disk["spec"] == spec.to_dict() and on_disk["source"]["name"] == "skimage:coffee"
     assert len(on_disk["source"]["md5"]) == 32 and on_disk["augprior_version"]
@@ -317,7 +317,7 @@ def test_cli_writes_a_patch_set(tmp_path, capsys):
         "--engine", "fast", "--out", str(tmp_path / "p.npy"), "--jpeg-quality", "none",
         "--vflip", "--grid", str(tmp_path / "g.png")])
     assert args.func(args) == 0
-    meta = io.read_json(tmp_path / "p.json")
+    meta = fileio.read_json(tmp_path / "p.json")
     assert meta["spec"]["jpeg_quality"] is None and meta["spec"]["vflip"] is True and meta["seed"] == 9
     assert (tmp_path / "g.png").is_file()
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["count"] == 25
@@ -352,7 +352,7 @@ def test_a_full_disk_is_one_error_naming_the_file_and_leaves_no_temp(tmp_path, c
 
     monkeypatch.setattr(store.os, "posix_fallocate", full)
     out = tmp_path / ("shards" if sharded else "p.npy")
-    with pytest.raises(io.StorageError, match="No space left on device") as info:
+    with pytest.raises(fileio.StorageError, match="No space left on device") as info:
         make_patch_set(coffee, out, PatchSpec(size=32), num=20, seed=0, engine="fast",
                        **({"shard_size": 8} if sharded else {}))
     assert str(tmp_path) in str(info.value)

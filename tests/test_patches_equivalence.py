@@ -39,7 +39,7 @@ import pytest
 import torch
 from PIL import Image
 
-from augprior.images import load_source_image
+from augprior.source_images import load_source_image
 from augprior.patches import PatchSpec, generate, sample_params
 from augprior.patches import fast, reference
 

@@ -4,7 +4,7 @@ Both engines go through the same Producer; the reference engine is the one that 
 
 import numpy as np
 
-from augprior.images import load_source_image
+from augprior.source_images import load_source_image
 from augprior.patches import PatchSpec, generate
 
 

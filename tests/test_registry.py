@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from augprior import data
+from augprior import manifest
 from augprior.datasets import DATASETS, load_dataset
 from augprior.experiments import EXPERIMENTS, FIGURES, TABLES
 from augprior.models import ARCHITECTURES, build_model
@@ -49,7 +49,7 @@ def test_datasets_are_registered_by_their_loaders():
     assert DATASETS.meta("cifar10_jpeg")["label"] == "CIFAR-10 (JPEG)"
     assert DATASETS.entry("imagefolder:/data/x").args == {"root": "/data/x"}
     # every dataset of the manifest has a loader
-    assert all(name in DATASETS for name in data.dataset_names())
+    assert all(name in DATASETS for name in manifest.dataset_names())
     with pytest.raises(UnknownName, match="unknown dataset 'cifar11'; known: cifar10, cifar100"):
         load_dataset("cifar11", "train")
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from augprior import io
+from augprior import fileio
 from augprior.synthetic import fractal_images, load_synthetic_set, make_synthetic_set, stylegan_images
 from augprior.synthetic import fractal as fr
 from augprior.synthetic import store
@@ -227,17 +227,17 @@ def test_fractal_set_records_codes(tmp_path):
 def test_set_is_written_atomically(tmp_path, monkeypatch):
     out = tmp_path / "s.npy"
     # a failure while writing the metadata: neither file appears, no temporaries are left
-    real = io.write_json
+    real = fileio.write_json
 
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(io, "write_json", boom)
+    monkeypatch.setattr(fileio, "write_json", boom)
     with pytest.raises(OSError, match="disk full"):
         make_synthetic_set("stylegan", out, num=2, size=16, **SG)
     assert list(tmp_path.iterdir()) == []
     # an existing set survives a failing rewrite untouched
-    monkeypatch.setattr(io, "write_json", real)
+    monkeypatch.setattr(fileio, "write_json", real)
     make_synthetic_set("stylegan", out, num=2, size=16, **SG)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     monkeypatch.setattr(np, "save", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("killed")))

@@ -2,7 +2,7 @@ import math
 
 import pandas as pd
 
-from augprior import config, experiments, io, tables
+from augprior import config, experiments, fileio, tables
 
 
 def _cells(repo, seeds=1, name="table3"):
@@ -26,7 +26,7 @@ def test_replicates_give_mean_and_std(repo, tmp_path):
     cells = _cells(repo, seeds=2)
     first = cells[0]
     for job, acc in zip(first.jobs, (50.0, 54.0)):
-        io.write_json(tmp_path / f"results/ci/distill/{job.id}/metrics.json", {"top1": acc})
+        fileio.write_json(tmp_path / f"results/ci/distill/{job.id}/metrics.json", {"top1": acc})
     df = tables.build_rows(cells, tmp_path)
     row = df.iloc[0]
     assert (row.reproduced, row.n) == (52.0, 2)
@@ -52,7 +52,7 @@ def test_uncomputable_cells_are_empty_with_a_reason(repo, tmp_path, monkeypatch)
 def test_cross_setting_paper_values_have_no_delta(repo, tmp_path):
     cells = _cells(repo, name="table11")
     for job in cells[0].jobs:
-        io.write_json(tmp_path / f"results/ci/distill/{job.id}/metrics.json", {"top1": 12.0})
+        fileio.write_json(tmp_path / f"results/ci/distill/{job.id}/metrics.json", {"top1": 12.0})
     df = tables.build_rows(cells, tmp_path)
     assert df.iloc[0].reproduced == 12.0 and df.iloc[0].paper == 0.1 and pd.isna(df.iloc[0].delta)
 

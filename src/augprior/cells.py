@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import data, paper
+from . import manifest, paper
 from .jobs import Job, distill_job, teacher_job, zeroskd_job
 from .paper import PaperRef
 from .sources import parse_source
@@ -43,7 +43,7 @@ class Context:
         """Why `dataset` cannot be used here ('' when it can)."""
         if dataset not in self._missing:
             p = self.params["data"]
-            ok = p["download"] or data.locally_available(dataset, p["mirror"])
+            ok = p["download"] or manifest.locally_available(dataset, p["mirror"])
             self._missing[dataset] = "" if ok else (
                 f"{dataset} is neither in the cache nor in the mirror and data.download is false at scale {self.scale}")
         return self._missing[dataset]

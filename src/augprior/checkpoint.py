@@ -8,14 +8,14 @@ from typing import Any
 
 import torch
 
-from . import io
+from . import fileio
 from .models import build_model
 
 
 def save_model(path: str | os.PathLike, model: torch.nn.Module, *, arch: str, num_classes: int,
                in_chans: int, **extra: Any) -> None:
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    with io.atomic_path(path) as tmp:
+    with fileio.atomic_path(path) as tmp:
         torch.save({"arch": arch, "num_classes": num_classes, "in_chans": in_chans,
                     "state_dict": state, **extra}, tmp)
 
@@ -33,7 +33,7 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
 
 
 def save_state(path: str | os.PathLike, state: dict) -> None:
-    with io.atomic_path(path) as tmp:
+    with fileio.atomic_path(path) as tmp:
         torch.save(state, tmp)
 
 

@@ -98,14 +98,14 @@ def _fail(verb: str, err: BaseException, code: int = 2) -> int:
 # ----------------------------------------------------------------------------- fetch
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from . import data
+    from . import manifest
 
     for name in args.names:
-        if name in data.manifest()["datasets"]:
-            for fname, path in data.resolve_dataset(name, args.mirror).items():
+        if name in manifest.manifest()["datasets"]:
+            for fname, path in manifest.resolve_dataset(name, args.mirror).items():
                 print(f"{name}: {fname} -> {path}")
         else:
-            print(f"{name}: {data.resolve_image_file(name, args.mirror)}")
+            print(f"{name}: {manifest.resolve_image_file(name, args.mirror)}")
     return 0
 
 
@@ -130,7 +130,7 @@ def _add_patches(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_patches(args: argparse.Namespace) -> int:
-    from . import data
+    from . import manifest
     from .patches import PatchError, PatchSpec, load_patch_set, make_patch_set, save_patch_grid
     from .runtime import select_device
 
@@ -144,7 +144,7 @@ def cmd_patches(args: argparse.Namespace) -> int:
                               shard_size=args.shard_size)
         if args.grid:
             save_patch_grid(load_patch_set(args.out), args.grid)
-    except (PatchError, data.DataError, RuntimeError, ValueError) as err:
+    except (PatchError, manifest.DataError, RuntimeError, ValueError) as err:
         return _fail("patches", err)
     summary = {k: meta[k] for k in ("count", "size", "engine", "seed", "wall_time_s")}
     summary["source"] = meta["source"]["name"]
@@ -177,7 +177,7 @@ def teacher_job_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_train_teacher(args: argparse.Namespace) -> int:
-    from .data import DataError
+    from .manifest import DataError
     from .teacher import train_teacher
 
     try:
@@ -301,7 +301,7 @@ def distill_job_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_distill(args: argparse.Namespace) -> int:
-    from .data import DataError
+    from .manifest import DataError
     from .distill import distill
 
     try:
@@ -375,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from .config import ParamsError
-    from .data import DataError
+    from .manifest import DataError
 
     args = build_parser().parse_args(argv)
     try:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import data, io
+from . import fileio, manifest
 from .registry import Registry, UnknownName
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -38,7 +38,7 @@ IMAGEFOLDER_PREFIX = "imagefolder:"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 
 
-class UnknownDataset(UnknownName, data.DataError):
+class UnknownDataset(UnknownName, manifest.DataError):
     """A dataset name no loader is registered for."""
 
 
@@ -71,7 +71,7 @@ def normalization(name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     try:
         return NORMALIZATION[name]
     except KeyError:
-        raise data.DataError(f"no normalisation statistics for dataset {name!r}") from None
+        raise manifest.DataError(f"no normalisation statistics for dataset {name!r}") from None
 
 
 def label(name: str) -> str:
@@ -165,7 +165,7 @@ class ImageFolderDataset(_Batched):
                  resize: int | None = None, channels: int = 3, workers: int | None = None):
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
-            raise data.DataError(f"image folder {self.root}: no such directory (expected "
+            raise manifest.DataError(f"image folder {self.root}: no such directory (expected "
                                  f"{self.root}/train/<class>/* and {self.root}/test/<class>/* or val/)")
         if split not in ("train", "test", "val"):
             raise ValueError(f"split must be 'train', 'test' or 'val', not {split!r}")
@@ -184,10 +184,10 @@ class ImageFolderDataset(_Batched):
             candidates = ["test", "val"] if split == "test" else ["val"]
             folder = next((self.root / c for c in candidates if (self.root / c).is_dir()), self.root / candidates[0])
             if not folder.is_dir():
-                raise data.DataError(f"image folder {self.root}: no {' or '.join(candidates)}/ split directory")
+                raise manifest.DataError(f"image folder {self.root}: no {' or '.join(candidates)}/ split directory")
             extra = sorted(set(_class_dirs(folder)) - set(self.classes))
             if extra:
-                raise data.DataError(f"image folder {folder}: classes {extra} are not in {train_dir}")
+                raise manifest.DataError(f"image folder {folder}: classes {extra} are not in {train_dir}")
         self.folder = folder
         paths, labels = [], []
         for ci, cls in enumerate(self.classes):
@@ -198,7 +198,7 @@ class ImageFolderDataset(_Batched):
             paths += files
             labels += [ci] * len(files)
         if not paths:
-            raise data.DataError(f"image folder {folder}: no images ({', '.join(IMAGE_EXTENSIONS)}) "
+            raise manifest.DataError(f"image folder {folder}: no images ({', '.join(IMAGE_EXTENSIONS)}) "
                                  "in its class sub-folders")
         self.paths: list[Path] = paths
         self.labels = torch.tensor(labels, dtype=torch.long)
@@ -234,7 +234,7 @@ class ImageFolderDataset(_Batched):
                 img = img.crop((left, top, left + self.size, top + self.size))
                 arr = np.asarray(img, dtype=np.uint8)
         except (OSError, ValueError) as err:
-            raise data.DataError(f"{path}: cannot decode image ({err})") from err
+            raise manifest.DataError(f"{path}: cannot decode image ({err})") from err
         return arr[None].copy() if arr.ndim == 2 else arr.transpose(2, 0, 1).copy()
 
     def load_batch(self, indices: Sequence[int] | torch.Tensor) -> torch.Tensor:
@@ -269,12 +269,12 @@ class ImageFolderDataset(_Batched):
             if nbytes > self.max_materialize_bytes:
                 raise MemoryError(f"image folder {self.folder}: {len(self)} images at {self.size} px need "
                                   f"{nbytes / 2**30:.1f} GiB; stream them with load_batch / iter_batches")
-            cached = data.cache_dir() / "decoded" / f"imagefolder-{self.split}-{self.cache_key()}.npy"
+            cached = manifest.cache_dir() / "decoded" / f"imagefolder-{self.split}-{self.cache_key()}.npy"
             if cached.exists():
                 arr = np.load(cached, allow_pickle=False)
             else:
                 arr = self.load_batch(range(len(self))).numpy()
-                with io.atomic_path(cached, suffix=".npy") as tmp:
+                with fileio.atomic_path(cached, suffix=".npy") as tmp:
                     np.save(tmp, arr)
             self._images = torch.from_numpy(arr)
         return self._images
@@ -282,10 +282,10 @@ class ImageFolderDataset(_Batched):
 
 def _class_dirs(folder: Path) -> list[str]:
     if not folder.is_dir():
-        raise data.DataError(f"image folder: {folder} is missing (expected <root>/train/<class>/*)")
+        raise manifest.DataError(f"image folder: {folder} is missing (expected <root>/train/<class>/*)")
     classes = sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
-        raise data.DataError(f"image folder {folder}: no class sub-folders")
+        raise manifest.DataError(f"image folder {folder}: no class sub-folders")
     return classes
 
 
@@ -301,15 +301,15 @@ def load_dataset(name: str, split: str, mirror: str | os.PathLike | None = None,
     if size is not None:
         raise ValueError(f"dataset {name!r} has a fixed image size; `size` applies to imagefolder: datasets only")
     loader = entry.obj
-    files = data.resolve_dataset(name, mirror)
-    key = "-".join(data.md5sum(p)[:8] for p in files.values())
-    cached = data.cache_dir() / "decoded" / f"{name}-{split}-{key}.npz"
+    files = manifest.resolve_dataset(name, mirror)
+    key = "-".join(manifest.md5sum(p)[:8] for p in files.values())
+    cached = manifest.cache_dir() / "decoded" / f"{name}-{split}-{key}.npz"
     if cached.exists():
         with np.load(cached, allow_pickle=False) as z:
             images, labels, classes = z["images"], z["labels"], [str(c) for c in z["classes"]]
     else:
         images, labels, classes = loader(name, files, split)
-        with io.atomic_path(cached, suffix=".npz") as tmp:
+        with fileio.atomic_path(cached, suffix=".npz") as tmp:
             np.savez(tmp, images=images, labels=labels, classes=np.array(classes))
     return ImageDataset(name, split, torch.from_numpy(images), torch.from_numpy(labels).long(), classes)
 
@@ -346,7 +346,7 @@ def _cifar10_jpeg(name: str, files: dict[str, Path], split: str):
             if member.isfile() and len(parts) == 3 and parts[0] == split and parts[2].endswith(".jpg"):
                 found.append((CIFAR10_CLASSES.index(parts[1]), parts[2], tar.extractfile(member).read()))
     if not found:
-        raise data.DataError(f"{archive}: no {split}/<class>/*.jpg files inside")
+        raise manifest.DataError(f"{archive}: no {split}/<class>/*.jpg files inside")
     found.sort(key=lambda t: (t[0], t[1]))
     images = np.stack([np.asarray(Image.open(_io.BytesIO(b)).convert("RGB")) for _, _, b in found])
     labels = np.array([c for c, _, _ in found], dtype=np.int64)
@@ -371,10 +371,10 @@ def read_idx(path: Path) -> np.ndarray:
     with opener(path, "rb") as f:
         raw = f.read()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise data.DataError(f"{path}: not an unsigned-byte IDX file")
+        raise manifest.DataError(f"{path}: not an unsigned-byte IDX file")
     ndim = raw[3]
     dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int)
     arr = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if arr.size != int(np.prod(dims)):
-        raise data.DataError(f"{path}: expected {int(np.prod(dims))} values, found {arr.size}")
+        raise manifest.DataError(f"{path}: expected {int(np.prod(dims))} values, found {arr.size}")
     return arr.reshape(dims)

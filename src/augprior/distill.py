@@ -1,6 +1,6 @@
 """Knowledge distillation by function matching (the paper's method; official CIFAR recipe by default).
 
-Every step: one batch of inputs (patches, real images or noise; see augprior.inputs) is
+Every step: one batch of inputs (patches, real images or noise; see augprior.training_inputs) is
 augmented once on the device (augprior.augment: flip, pad-crop, ImageNet set, MixUp, CutMix);
 the teacher (eval mode, no grad) and the student see that identical batch, one teacher forward
 per step; the loss compares the student's output with the teacher's (augprior.losses: KD on
@@ -9,7 +9,7 @@ the full / top-k / argmax teacher signal, or L1 / L2 on temperature-scaled logit
 Entry point: `distill(job, out_dir) -> metrics`. The job dict:
   teacher_path   model file written by augprior.checkpoint.save_model (the teacher trainer's model.pt)
   patches_path   patch set (uint8 (N, P, P, 3) .npy); the default input
-  input          optional input spec (augprior.inputs): patches / dataset / noise_uniform /
+  input          optional input spec (augprior.training_inputs): patches / dataset / noise_uniform /
                  noise_normal / noise_mix; default {"kind": "patches", "path": patches_path}
   dataset        test set to evaluate on (default: the dataset recorded in the teacher file)
   seed           int; scale (recorded); device auto|cpu|cuda[:N]; precision auto|bf16|fp32;
@@ -25,7 +25,7 @@ the end of every epoch and every `checkpoint_every_steps` steps, and at the next
 SIGTERM / SIGINT arrives (the run then exits with status 143 / 130; augprior.runner). A rerun
 resumes from it and ends bit-identical to an uninterrupted run (same machine, threads and
 precision; all per-step random draws are pure functions of (seed, epoch, step), see
-augprior.inputs.derive_seed).
+augprior.training_inputs.derive_seed).
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from . import augment, data, losses, options
+from . import augment, losses, manifest, options
 from .checkpoint import load_model, save_model
-from .inputs import TAG_AUGMENT, Inputs, build_inputs, describe_spec, generator, input_spec
+from .training_inputs import TAG_AUGMENT, Inputs, build_inputs, describe_spec, generator, input_spec
 from .models import build_model, default_input_size, param_count
 from .provenance import provenance
 from .runner import ResumableRun, StudentEvaluator, due
@@ -293,7 +293,7 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
                         target_cache=target_cache, compile=cfg["compile"])
 
     input_desc = inputs.describe()
-    run.resume({"seed": seed, "dataset": dataset, "input": input_desc, "teacher_md5": data.md5sum(job["teacher_path"]),
+    run.resume({"seed": seed, "dataset": dataset, "input": input_desc, "teacher_md5": manifest.md5sum(job["teacher_path"]),
                 "distill": {k: v for k, v in cfg.items() if k not in OPERATIONAL_KEYS}},
                {"model": student, "optimizer": opt, "scheduler": sched}, {"epoch": 0, "step": 0}, loss_sum=0.0)
     score = StudentEvaluator(teacher, test, mean, std, device, bf16, channels_last)

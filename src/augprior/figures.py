@@ -11,12 +11,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from . import io  # noqa: E402
+from . import fileio  # noqa: E402
 
 
 def jpeg_kib(name: str, mirror=None, quality: int = 75) -> float:
     """Size of the source image encoded as JPEG at `quality` (the paper's x axis: how much an image holds)."""
-    from .images import load_source_image
+    from .source_images import load_source_image
 
     arr = load_source_image(name, mirror=mirror)
     buf = _io.BytesIO()
@@ -33,6 +33,6 @@ def new_axes(title: str, size: tuple[float, float]):
 
 
 def save(fig, out_png: str | Path) -> None:
-    with io.atomic_path(out_png, suffix=".png") as tmp:
+    with fileio.atomic_path(out_png, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=130, bbox_inches="tight")
     plt.close(fig)

@@ -55,7 +55,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import torch
 
-from . import io
+from . import fileio
 from .checkpoint import load_state, rng_state, save_state, set_rng_state
 from .provenance import params_hash
 
@@ -165,7 +165,7 @@ class ResumableRun:
         return False
 
     def remove_temp_files(self) -> None:
-        """Temp files of a killed or interrupted writer of this run's files (io.atomic_path names)."""
+        """Temp files of a killed or interrupted writer of this run's files (fileio.atomic_path names)."""
         for name in (METRICS_FILE, STATE_FILE, *self.outputs):
             for tmp in self.out_dir.glob(f".{name}.*.tmp*"):
                 tmp.unlink(missing_ok=True)
@@ -323,7 +323,7 @@ class ResumableRun:
             self._stop("state saved to " + str(self.state_path))
         for name, write in writers.items():
             write(self.out_dir / name)
-        io.write_json(self.out_dir / METRICS_FILE, metrics)  # the completion marker: written last
+        fileio.write_json(self.out_dir / METRICS_FILE, metrics)  # the completion marker: written last
         self.state_path.unlink(missing_ok=True)
         return metrics
 

@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from . import io
+from . import fileio
 from .cells import Cell
 from .datasets import label
 from .jobs import OUTPUTS, Job, job_dir as _job_dir
@@ -43,7 +43,7 @@ def build_rows(cells: Iterable[Cell], results_root: str | Path = ".") -> pd.Data
             dirs.append(str(job_dir(job)))
             metrics = run / OUTPUTS[job.kind]
             if metrics.exists():
-                values.append(float(io.read_json(metrics)["top1"]))
+                values.append(float(fileio.read_json(metrics)["top1"]))
             else:
                 notes.append(f"missing {metrics}")
         if cell.reason:
@@ -89,5 +89,5 @@ def to_markdown(df: pd.DataFrame, title: str, scale: str) -> str:
 
 
 def write_table(df: pd.DataFrame, csv_path: str | Path, title: str, scale: str) -> None:
-    io.write_text(csv_path, df.to_csv(index=False))
-    io.write_text(Path(csv_path).with_suffix(".md"), to_markdown(df, title, scale))
+    fileio.write_text(csv_path, df.to_csv(index=False))
+    fileio.write_text(Path(csv_path).with_suffix(".md"), to_markdown(df, title, scale))

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import io
+from .. import fileio
 
 
 def _to_nhwc(patches: Any, n: int) -> np.ndarray:
@@ -64,6 +64,6 @@ def save_patch_grid(patches: Any, out_png: str | os.PathLike, n: int = 64, title
     ax.set_axis_off()
     if title:
         fig.suptitle(title, fontsize=9, y=0.995)
-    with io.atomic_path(out_png, suffix=".png") as tmp:
+    with fileio.atomic_path(out_png, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)

@@ -25,7 +25,7 @@ class OnTheFlyPatches:
     def __init__(self, image: Any, spec: PatchSpec, seed: int = 0, device: str | torch.device = "cpu",
                  engine: str = "fast", geometry: str = "single", mirror: str | os.PathLike | None = None,
                  md5: str | None = None):
-        from ..images import SourceImage, load_source
+        from ..source_images import SourceImage, load_source
 
         if isinstance(image, np.ndarray):
             pixels, self.source = check_image(image), None

@@ -11,7 +11,7 @@ expect); `load_patch_set` hands out torch uint8 (N, 3, P, P) views of memory map
   at the first missing shard (patches are a pure function of (seed, index), so resumed shards
   are the same bytes).
 
-Every file goes through augprior.io's temp-file-and-rename, so a killed job never leaves a
+Every file goes through augprior.fileio's temp-file-and-rename, so a killed job never leaves a
 file that looks complete.
 """
 
@@ -27,8 +27,8 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from .. import __version__, io
-from ..data import md5sum
+from .. import __version__, fileio
+from ..manifest import md5sum
 from .generate import Producer, check_image
 from .spec import PatchError, PatchSpec
 
@@ -56,7 +56,7 @@ def _versions() -> dict[str, str | None]:
 
 
 def _resolve_source(image: Any, mirror: Any, md5: str | None):
-    from ..images import SourceImage, load_source
+    from ..source_images import SourceImage, load_source
 
     if isinstance(image, SourceImage):
         return image
@@ -74,7 +74,7 @@ def make_patch_set(image: Any, out: str | os.PathLike, spec: PatchSpec, num: int
                    progress: bool = True) -> dict[str, Any]:
     """Generate `num` patches of `image` and store them at `out`; returns the metadata dict.
 
-    `image`: a source name / path / URL (see augprior.images), a SourceImage or an RGB uint8
+    `image`: a source name / path / URL (see augprior.source_images), a SourceImage or an RGB uint8
     array. `out` ending in .npy gives one file (+ .json beside it); anything else, or a
     `shard_size`, gives a shard folder.
     """
@@ -110,7 +110,7 @@ def make_patch_set(image: Any, out: str | os.PathLike, spec: PatchSpec, num: int
             meta = _write_single(prod, out, meta, progress)
     meta["wall_time_s"] = round(time.time() - started, 3)
     final = out / INDEX if sharded else meta_path(out)
-    io.write_json(final, meta)
+    fileio.write_json(final, meta)
     return meta
 
 
@@ -132,7 +132,7 @@ def _chunks_progress(prod: Producer, start: int, num: int, total: int, done: int
 def _open_for_write(tmp: Path, shape: tuple[int, ...]) -> np.memmap:
     """A writable .npy memmap whose blocks are reserved up front: on a full disk a memmap write
     would die of SIGBUS with no message; reserving turns that into an ENOSPC error here, which
-    io.atomic_path reports naming the file (and removes the temp file)."""
+    fileio.atomic_path reports naming the file (and removes the temp file)."""
     arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
     if hasattr(os, "posix_fallocate"):
         with open(tmp, "rb+") as f:
@@ -141,7 +141,7 @@ def _open_for_write(tmp: Path, shape: tuple[int, ...]) -> np.memmap:
 
 
 def remove_stale_temp_files(target: Path) -> None:
-    """Temp files of writers of `target` that were killed (io.atomic_path names them .<name>.*.tmp*)."""
+    """Temp files of writers of `target` that were killed (fileio.atomic_path names them .<name>.*.tmp*)."""
     for tmp in target.parent.glob(f".{target.name}.*.tmp*"):
         tmp.unlink(missing_ok=True)
 
@@ -151,7 +151,7 @@ def _write_single(prod: Producer, out: Path, meta: dict, progress: bool) -> dict
         stale.unlink(missing_ok=True)   # the old metadata must not vouch for a half-written set
     remove_stale_temp_files(out)
     n, P = meta["count"], meta["size"]
-    with io.atomic_path(out, suffix=".npy") as tmp:
+    with fileio.atomic_path(out, suffix=".npy") as tmp:
         arr = _open_for_write(tmp, (n, P, P, 3))
         k = 0
         for chunk in _chunks_progress(prod, 0, n, n, 0, "patches", progress):
@@ -180,7 +180,7 @@ def _write_shards(prod: Producer, folder: Path, meta: dict, shard_size: int | No
     done: dict[str, dict] = {}
     if state_file.exists():
         try:
-            state = io.read_json(state_file)
+            state = fileio.read_json(state_file)
             if state.get("key") == key_hash:
                 done = {s["file"]: s for s in state.get("shards", [])
                         if (folder / s["file"]).is_file()
@@ -196,7 +196,7 @@ def _write_shards(prod: Producer, folder: Path, meta: dict, shard_size: int | No
             shards.append(done[name])
             continue
         remove_stale_temp_files(folder / name)
-        with io.atomic_path(folder / name, suffix=".npy") as tmp:
+        with fileio.atomic_path(folder / name, suffix=".npy") as tmp:
             arr = _open_for_write(tmp, (count, P, P, 3))
             j = 0
             for chunk in _chunks_progress(prod, start, count, n, n_done, "patch shards", progress):
@@ -209,7 +209,7 @@ def _write_shards(prod: Producer, folder: Path, meta: dict, shard_size: int | No
             _fsync(tmp)
         n_done += count
         shards.append(entry)
-        io.write_json(state_file, {"key": key_hash, "shards": shards})
+        fileio.write_json(state_file, {"key": key_hash, "shards": shards})
     # remove shards of an older, larger set in the same folder
     keep = {s["file"] for s in shards}
     for p in folder.glob("shard-*.npy"):
@@ -235,15 +235,15 @@ def load_patch_meta(path: str | os.PathLike) -> dict[str, Any]:
         idx = path / INDEX
         if not idx.is_file():
             raise PatchError(f"{path}: no {INDEX}: not a complete patch-shard folder (killed while writing?)")
-        return io.read_json(idx)
+        return fileio.read_json(idx)
     if path.suffix == ".json":
-        return io.read_json(path)
+        return fileio.read_json(path)
     m = meta_path(path)
     if not path.is_file():
         raise PatchError(f"{path}: no such patch file")
     if not m.is_file():
         raise PatchError(f"{path}: its metadata {m.name} is missing: the set is incomplete (killed while writing?)")
-    return io.read_json(m)
+    return fileio.read_json(m)
 
 
 def _open_npy(path: Path, shape: list[int]) -> np.ndarray:

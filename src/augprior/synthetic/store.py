@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__, io
-from ..data import md5sum
+from .. import __version__, fileio
+from ..manifest import md5sum
 
 KINDS = ("fractal", "stylegan")
 FORMAT = "augprior-patches/1"  # = augprior.patches.store.FORMAT (checked by the tests)
@@ -88,15 +88,15 @@ def make_synthetic_set(kind: str, out_path: str | os.PathLike, num: int, size: i
     }
     meta_file = meta_path(out_path)
     # nested temporaries: the inner one (array) is renamed first, then the outer (metadata)
-    with io.atomic_path(meta_file) as tmp_meta:
-        with io.atomic_path(out_path) as tmp:
+    with fileio.atomic_path(meta_file) as tmp_meta:
+        with fileio.atomic_path(out_path) as tmp:
             with open(tmp, "wb") as f:  # a file object: np.save would append .npy to a bare name
                 np.save(f, images, allow_pickle=False)
                 f.flush()
                 os.fsync(f.fileno())
             meta["npy_md5"] = md5sum(tmp)
             meta["wall_time_s"] = round(time.time() - started, 3)
-            io.write_json(tmp_meta, meta)
+            fileio.write_json(tmp_meta, meta)
             # both files are complete: the old metadata must not vouch for the new array
             meta_file.unlink(missing_ok=True)
     return meta
@@ -107,7 +107,7 @@ def load_synthetic_set(path: str | os.PathLike, *, verify: bool = False) -> tupl
     path = Path(path)
     if not meta_path(path).is_file():
         raise FileNotFoundError(f"{path}: its metadata {meta_path(path).name} is missing: the set is incomplete")
-    meta = io.read_json(meta_path(path))
+    meta = fileio.read_json(meta_path(path))
     if verify and md5sum(path) != meta.get("npy_md5"):
         raise ValueError(f"{path}: md5 differs from the one recorded in {meta_path(path).name}")
     images = np.load(path, allow_pickle=False)

@@ -53,7 +53,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .. import data, options
+from .. import manifest, options
 from ..checkpoint import load_model, save_model, save_state
 from ..models import build_model, param_count
 from ..provenance import provenance
@@ -286,7 +286,7 @@ class ZeroShotStep:
 
 def noise_batch(seed: int, iteration: int, batch_size: int, z_dim: int) -> torch.Tensor:
     """z of an iteration: a pure function of (seed, iteration) (drawn on the CPU)."""
-    from ..inputs import generator
+    from ..training_inputs import generator
 
     return torch.randn(batch_size, z_dim, generator=generator(seed, TAG_Z, iteration))
 
@@ -347,7 +347,7 @@ def _run(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, start
     sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, lam)
     step_fn = ZeroShotStep(teacher, student, gen, opt_g, opt_s, cfg, device=device, bf16=bf16)
 
-    run.resume({"seed": seed, "teacher_md5": data.md5sum(job["teacher_path"]), "side": side,
+    run.resume({"seed": seed, "teacher_md5": manifest.md5sum(job["teacher_path"]), "side": side,
                 "zeroskd": {k: v for k, v in cfg.items() if k not in OPERATIONAL_KEYS}},
                {"student": student, "generator": gen, "opt_s": opt_s, "opt_g": opt_g, "sched_s": sched_s,
                 "sched_g": sched_g}, {"iteration": 0}, window=[])

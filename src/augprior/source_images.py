@@ -8,7 +8,7 @@ Names understood by `load_source` / `load_source_image`:
   ones present): "skimage:coffee", "sklearn:china", "matplotlib:grace_hopper", ...
   scipy ships none offline (scipy.misc.face is gone, scipy.datasets downloads through pooch);
 - a file path (optional md5 check), or an http(s):// or file:// URL, which needs an md5 and is
-  downloaded through augprior.data.download into $AUGPRIOR_CACHE/downloads/images/.
+  downloaded through augprior.manifest.download into $AUGPRIOR_CACHE/downloads/images/.
 
 Every image is returned as RGB uint8 (H, W, 3), decoded like the official generator does
 (`Image.open(path).convert('RGB')`: alpha is dropped, grayscale and palettes become RGB);
@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from . import data
+from . import manifest
 
 # library images: name -> (package, file name relative to the package's data folder, description)
 _LIBRARY: dict[str, tuple[str, str, str]] = {
@@ -98,20 +98,20 @@ def _package_dir(package: str) -> Path:
         import matplotlib
 
         return Path(matplotlib.get_data_path()) / "sample_data"
-    raise data.DataError(f"unknown image library {package!r}")
+    raise manifest.DataError(f"unknown image library {package!r}")
 
 
 def library_image_path(name: str) -> Path:
     """File behind a library image name such as 'skimage:coffee'."""
     if name not in _LIBRARY:
-        raise data.DataError(f"unknown library image {name!r}; known: {', '.join(sorted(_LIBRARY))}")
+        raise manifest.DataError(f"unknown library image {name!r}; known: {', '.join(sorted(_LIBRARY))}")
     package, fname, _ = _LIBRARY[name]
     try:
         path = _package_dir(package) / fname
     except ImportError as err:
-        raise data.DataError(f"{name}: the package {package} is not installed ({err})") from err
+        raise manifest.DataError(f"{name}: the package {package} is not installed ({err})") from err
     if not path.is_file():
-        raise data.DataError(f"{name}: {path} is not shipped by the installed {package} version")
+        raise manifest.DataError(f"{name}: {path} is not shipped by the installed {package} version")
     return path
 
 
@@ -127,11 +127,11 @@ def pool_images(*, include_paper: bool = False, min_side: int | None = None,
     for name in sorted(_LIBRARY):
         try:
             library_image_path(name)
-        except data.DataError:
+        except manifest.DataError:
             continue
         names.append(name)
     if include_paper:
-        names = data.image_names() + names
+        names = manifest.image_names() + names
     if min_side is not None:
         names = [n for n in names if min(image_size(n, mirror=mirror)) >= min_side]
     return names
@@ -145,13 +145,13 @@ def pool_image_info() -> dict[str, str]:
 def image_size(name_or_path: str, *, mirror: str | os.PathLike | None = None) -> tuple[int, int]:
     """(height, width) without decoding the pixels where a file header suffices."""
     key = name_or_path.removeprefix("paper:")
-    if key in data.manifest()["images"]:
-        entry = data.image_entry(key)
+    if key in manifest.manifest()["images"]:
+        entry = manifest.image_entry(key)
         if "generated" in entry:
             return int(entry["generated"]["height"]), int(entry["generated"]["width"])
         if "file" not in entry:
             return load_source(key, mirror=mirror).pixels.shape[:2]
-        path = data.resolve_image_file(key, mirror)
+        path = manifest.resolve_image_file(key, mirror)
     elif name_or_path in _LIBRARY:
         path = library_image_path(name_or_path)
     else:
@@ -160,7 +160,7 @@ def image_size(name_or_path: str, *, mirror: str | os.PathLike | None = None) ->
         with Image.open(path) as img:
             return img.size[1], img.size[0]
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise data.DataError(f"{path}: not a readable image ({err})") from err
+        raise manifest.DataError(f"{path}: not a readable image ({err})") from err
 
 
 def is_url(name: str) -> bool:
@@ -172,28 +172,28 @@ def load_source(name_or_path: str | os.PathLike, *, md5: str | None = None,
     """Resolve and decode a source image; see the module docstring for the names understood."""
     name = str(name_or_path)
     key = name.removeprefix("paper:")
-    if key in data.manifest()["images"]:
+    if key in manifest.manifest()["images"]:
         return _load_named(key, mirror, md5)
     if name in _LIBRARY:
         path = library_image_path(name)
         return _from_file(name, path, md5)
     if ":" in name and name.split(":", 1)[0] in ("skimage", "sklearn", "matplotlib", "scipy"):
-        raise data.DataError(f"unknown library image {name!r}; offline ones here: {', '.join(pool_images())}")
+        raise manifest.DataError(f"unknown library image {name!r}; offline ones here: {', '.join(pool_images())}")
     if is_url(name):
         if not md5:
-            raise data.DataError(f"{name}: a URL needs an md5 (--md5) so that the download can be checked")
+            raise manifest.DataError(f"{name}: a URL needs an md5 (--md5) so that the download can be checked")
         base = os.path.basename(urlparse(name).path) or "image"
-        dest = data.cache_dir() / "downloads" / "images" / f"{md5}-{base}"
-        if not (dest.is_file() and data.md5sum(dest) == md5):
+        dest = manifest.cache_dir() / "downloads" / "images" / f"{md5}-{base}"
+        if not (dest.is_file() and manifest.md5sum(dest) == md5):
             try:
-                data.download(name, dest, md5)
+                manifest.download(name, dest, md5)
             except OSError as err:
-                raise data.DataError(f"cannot download {name}: {err}") from err
+                raise manifest.DataError(f"cannot download {name}: {err}") from err
         return _from_file(name, dest, md5)
     path = Path(name).expanduser()
     if not path.is_file():
-        raise data.DataError(
-            f"source image {name!r} is neither a known name ({', '.join(data.image_names())}, "
+        raise manifest.DataError(
+            f"source image {name!r} is neither a known name ({', '.join(manifest.image_names())}, "
             f"or a library image such as skimage:coffee) nor an existing file")
     return _from_file(name, path, md5)
 
@@ -205,18 +205,18 @@ def load_source_image(name_or_path: str | os.PathLike, *, md5: str | None = None
 
 
 def _from_file(name: str, path: Path, md5: str | None) -> SourceImage:
-    got = data.md5sum(path)
+    got = manifest.md5sum(path)
     if md5 is not None and got != md5:
-        raise data.DataError(f"{path}: md5 {got} does not match the expected {md5}")
+        raise manifest.DataError(f"{path}: md5 {got} does not match the expected {md5}")
     return SourceImage(read_rgb(path), name, str(path), got, "file")
 
 
 def _load_named(name: str, mirror: str | os.PathLike | None, md5: str | None = None) -> SourceImage:
-    entry = data.image_entry(name)
+    entry = manifest.image_entry(name)
     if "file" in entry:
-        path = data.resolve_image_file(name, mirror)
+        path = manifest.resolve_image_file(name, mirror)
         if md5 is not None and md5 != entry["file"]["md5"]:
-            raise data.DataError(f"{name}: the manifest's md5 is {entry['file']['md5']}, not {md5}")
+            raise manifest.DataError(f"{name}: the manifest's md5 is {entry['file']['md5']}, not {md5}")
         return SourceImage(read_rgb(path), name, str(path), entry["file"]["md5"], "file")
     if entry.get("builtin") == "skimage.data.hubble_deep_field":
         src = _from_file("skimage:hubble_deep_field", library_image_path("skimage:hubble_deep_field"), md5)
@@ -225,14 +225,14 @@ def _load_named(name: str, mirror: str | os.PathLike | None, md5: str | None = N
     if "generated" in entry:
         g = entry["generated"]
         if g.get("kind", "uniform_noise") != "uniform_noise":
-            raise data.DataError(f"image {name!r}: unknown generated kind {g.get('kind')!r}")
+            raise manifest.DataError(f"image {name!r}: unknown generated kind {g.get('kind')!r}")
         rng = np.random.default_rng(g["seed"])
         pixels = rng.integers(0, 256, size=(g["height"], g["width"], 3), dtype=np.uint8)
         digest = hashlib.md5(pixels.tobytes()).hexdigest()
         if md5 is not None and md5 != digest:
-            raise data.DataError(f"{name}: generated pixels have md5 {digest}, not {md5}")
+            raise manifest.DataError(f"{name}: generated pixels have md5 {digest}, not {md5}")
         return SourceImage(pixels, name, None, digest, "pixels")
-    raise data.DataError(f"manifest entry for image {name!r} has no file, builtin or generated key")
+    raise manifest.DataError(f"manifest entry for image {name!r} has no file, builtin or generated key")
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
@@ -255,7 +255,7 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
                 return np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning,
             Image.DecompressionBombError) as err:
-        raise data.DataError(f"{path}: not a readable image ({type(err).__name__}: {err})") from err
+        raise manifest.DataError(f"{path}: not a readable image ({type(err).__name__}: {err})") from err
 
 
 def to_rgb(arr: np.ndarray) -> np.ndarray:
@@ -275,5 +275,5 @@ def to_rgb(arr: np.ndarray) -> np.ndarray:
     elif arr.ndim == 3 and arr.shape[2] == 1:
         arr = np.repeat(arr, 3, axis=2)
     if arr.ndim != 3 or arr.shape[2] != 3:
-        raise data.DataError(f"cannot convert an array of shape {arr.shape} to RGB")
+        raise manifest.DataError(f"cannot convert an array of shape {arr.shape} to RGB")
     return np.ascontiguousarray(arr)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from . import io
+from . import fileio
 
 MIRROR_ENV = "AUGPRIOR_MIRROR"
 CACHE_ENV = "AUGPRIOR_CACHE"
@@ -113,7 +113,7 @@ def resolve_file(entry: FileEntry, mirror: str | os.PathLike | None = None) -> P
 
 def download(url: str, dest: Path, md5: str) -> Path:
     """Download to a temporary file, verify the md5, then move into place."""
-    with io.atomic_path(dest) as tmp:
+    with fileio.atomic_path(dest) as tmp:
         with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as f:
             shutil.copyfileobj(response, f, length=1 << 20)
         got = md5sum(tmp)
