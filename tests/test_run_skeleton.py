@@ -135,7 +135,8 @@ def test_finalize_order_stale_outputs_and_temp_files(tmp_path):
 
     with ResumableRun(tmp_path, kind="toy", version=1, outputs=("model.bin",)) as run:
         start(run)
-        assert not (tmp_path / "model.bin").exists() and not (tmp_path / "metrics.json").exists()
+        # the earlier run's result stays until finalize() replaces it (a failed or killed run keeps it)
+        assert (tmp_path / "model.bin").read_text() == "an earlier run" and (tmp_path / "metrics.json").exists()
         run.boundary({"epoch": 1, "step": 0}, save=True)
         with pytest.raises(ValueError, match="writers for"):
             run.finalize({}, {})

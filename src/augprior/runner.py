@@ -13,9 +13,14 @@ An engine keeps only its setup and its step; the run does the rest:
             run.boundary({"epoch": e, "step": s + 1}, save=periodic, loss_sum=loss_sum)
         run.finalize(metrics, {"student.pt": lambda path: save_model(path, ...)})
 
-- Stale outputs: the finished files of an earlier run (`outputs` and metrics.json) are removed by
-  resume(), i.e. once the engine's setup and the state check have passed (a run refused for a bad
-  input or a foreign state.pt changes nothing); the temp files a killed writer left
+- A finished result is replaced only by a complete one: the files of an earlier run in out_dir
+  (`outputs` and metrics.json) are left alone until finalize() (a run refused for a bad input or a
+  foreign state.pt, a run that fails, or one killed before its end changes none of them; the folder
+  then holds the old finished result beside the new run's state.pt, which a rerun resumes).
+  finalize() removes the old metrics.json first (the completion marker: a folder never shows a
+  metrics.json beside outputs it does not describe, even after a crash between two replacements),
+  replaces each output atomically, writes metrics.json last, then removes state.pt (so a crash
+  inside finalize() is resumed at the end of training). The temp files a killed writer left
   (`.NAME.*.tmp*`) are removed on entering and on leaving the run.
 - Fingerprint: `key` (a plain dict: what must match for a saved state to be resumed) is hashed
   with provenance.params_hash; a state.pt of another key or state version is refused with a
@@ -37,8 +42,8 @@ An engine keeps only its setup and its step; the run does the rest:
   boundary lets the run finish (its outputs are complete), then goes to the previous handler when
   that is a Python one (SIGINT: KeyboardInterrupt); otherwise the next run in the same process
   stops before it trains (a finished job is not turned into a killed one).
-- `finalize(metrics, writers)`: each output is written (writers write atomically), then
-  metrics.json (the completion marker, always last), then state.pt is removed.
+- `finalize(metrics, writers)`: the old metrics.json is removed, each output is written (writers
+  write atomically), then metrics.json (the completion marker, always last), then state.pt is removed.
 - Training time excludes evaluations and checkpoint writes (`with run.untimed(): ...`).
 """
 
@@ -220,9 +225,6 @@ class ResumableRun:
                                "delete it to start over") from None
         if state is not None:
             self._check(state)
-        for stale in (METRICS_FILE, *self.outputs):  # outputs of an earlier run are not this run's
-            (self.out_dir / stale).unlink(missing_ok=True)
-        if state is not None:
             for name, obj in self.objects.items():
                 _set_state(obj, state["objects"][name])
             set_rng_state(state["rng"])
@@ -313,14 +315,17 @@ class ResumableRun:
                                            if k not in ("epoch", "step", "iteration") and v is not None), flush=True)
 
     def finalize(self, metrics: dict[str, Any], writers: dict[str, Callable[[Path], None]]) -> dict[str, Any]:
-        """Write the outputs (writers[name](path), each atomic), then metrics.json, then remove state.pt.
-        A stop signal that arrived since the last boundary checkpoints and raises Preempted instead."""
+        """Replace the finished result: remove the old metrics.json (the completion marker), write the
+        outputs (writers[name](path), each atomic), then metrics.json, then remove state.pt. Until
+        here an earlier run's files are untouched. A stop signal that arrived since the last boundary
+        checkpoints and raises Preempted instead."""
         if set(writers) != set(self.outputs):
             raise ValueError(f"finalize: writers for {sorted(writers)}, the run declared {sorted(self.outputs)}")
         if self._signal is not None:
             self.checkpoint()
             self._acted = True
             self._stop("state saved to " + str(self.state_path))
+        (self.out_dir / METRICS_FILE).unlink(missing_ok=True)  # old outputs are no longer described by it
         for name, write in writers.items():
             write(self.out_dir / name)
         fileio.write_json(self.out_dir / METRICS_FILE, metrics)  # the completion marker: written last

@@ -5,13 +5,15 @@ rule distill:
     output:
         student=job_output("distill", "student.pt"),
         metrics=job_output("distill", "metrics.json"),
-    params:
-        job=job_spec("distill"),
+    log:
+        job_log("distill"),
+    conda:
+        "../envs/augprior.yaml"
     threads: rule_threads("distill")
     resources:
         **rule_resources("distill"),
-    log:
-        job_log("distill"),
+    params:
+        job=job_spec("distill"),
     script:
         "../scripts/distill.py"
 
@@ -23,12 +25,14 @@ rule zeroskd:
     output:
         student=job_output("zeroskd", "student.pt"),
         metrics=job_output("zeroskd", "metrics.json"),
-    params:
-        job=job_spec("zeroskd"),
+    log:
+        job_log("zeroskd"),
+    conda:
+        "../envs/augprior.yaml"
     threads: rule_threads("distill")
     resources:
         **rule_resources("distill"),
-    log:
-        job_log("zeroskd"),
+    params:
+        job=job_spec("zeroskd"),
     script:
         "../scripts/zeroskd.py"

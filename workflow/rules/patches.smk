@@ -3,13 +3,15 @@ rule make_patches:
     output:
         patches=job_output("patches", "patches.npy"),
         meta=job_output("patches", "patches.json"),
-    params:
-        job=job_spec("patches"),
+    log:
+        job_log("patches"),
+    conda:
+        "../envs/augprior.yaml"
     threads: rule_threads("patches")
     resources:
         **rule_resources("patches"),
-    log:
-        job_log("patches"),
+    params:
+        job=job_spec("patches"),
     script:
         "../scripts/make_patches.py"
 
@@ -19,12 +21,14 @@ rule make_synthetic:
     output:
         images=job_output("synthetic", "synthetic.npy"),
         meta=job_output("synthetic", "synthetic.json"),
-    params:
-        job=job_spec("synthetic"),
+    log:
+        job_log("synthetic"),
+    conda:
+        "../envs/augprior.yaml"
     threads: rule_threads("patches")
     resources:
         **rule_resources("patches"),
-    log:
-        job_log("synthetic"),
+    params:
+        job=job_spec("synthetic"),
     script:
         "../scripts/make_synthetic.py"

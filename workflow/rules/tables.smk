@@ -1,14 +1,3 @@
-_reasons = sorted({c.reason for cells in CELLS.values() for c in cells if c.reason.startswith(tuple(DATASETS))})
-if _reasons:
-    print("augprior: some cells will stay empty (set AUGPRIOR_MIRROR or data.download=true to compute them):\n  "
-          + "\n  ".join(_reasons), file=sys.stderr)
-
-
-def cell_outputs(name):
-    """Every finished-run file the cells of a table or figure read."""
-    return [jobs.job_path(job) for cell in CELLS[name] for job in cell.jobs]
-
-
 rule table:
     """A paper table: the paper's values next to the pipeline's, with scale, dataset and run folders."""
     input:
@@ -16,12 +5,16 @@ rule table:
     output:
         csv="paper_tables/{name}.csv",
         md="paper_tables/{name}.md",
-    wildcard_constraints:
-        name="|".join(TABLES),
-    params:
-        cells=lambda wc: CELLS[wc.name],
+        metrics="paper_tables/metrics/{name}.json",  # DVC metrics and plots (augprior.tracked)
+        curves="paper_tables/curves/{name}.json",
     log:
         jobs.log_path(SCALE, "tables", "{name}"),
+    wildcard_constraints:
+        name="|".join(TABLES),
+    conda:
+        "../envs/augprior.yaml"
+    params:
+        cells=lambda wc: CELLS[wc.name],
     script:
         "../scripts/table.py"
 
@@ -34,13 +27,17 @@ rule figure:
         png="paper_tables/{name}.png",
         csv="paper_tables/{name}.csv",
         md="paper_tables/{name}.md",
+        metrics="paper_tables/metrics/{name}.json",
+        curves="paper_tables/curves/{name}.json",
+    log:
+        jobs.log_path(SCALE, "figures", "{name}"),
     wildcard_constraints:
         name="|".join(FIGURES),
+    conda:
+        "../envs/augprior.yaml"
     params:
         cells=lambda wc: CELLS[wc.name],
         mirror=PARAMS["data"]["mirror"],
-    log:
-        jobs.log_path(SCALE, "figures", "{name}"),
     script:
         "../scripts/figure.py"
 
@@ -51,5 +48,9 @@ rule patch_grid:
         lambda wc: jobs.job_path(jobs.patches_job(PARAMS, wc.image)),
     output:
         "paper_tables/patches/{image}.png",
+    log:
+        jobs.log_path(SCALE, "patch_grid", "{image}"),
+    conda:
+        "../envs/augprior.yaml"
     script:
         "../scripts/patch_grid.py"

@@ -3,12 +3,14 @@ rule train_teacher:
     output:
         model=job_output("teacher", "model.pt"),
         metrics=job_output("teacher", "metrics.json"),
-    params:
-        job=job_spec("teacher"),
+    log:
+        job_log("teacher"),
+    conda:
+        "../envs/augprior.yaml"
     threads: rule_threads("teacher")
     resources:
         **rule_resources("teacher"),
-    log:
-        job_log("teacher"),
+    params:
+        job=job_spec("teacher"),
     script:
         "../scripts/train_teacher.py"

@@ -1,9 +1,10 @@
 from _common import job_context
 
-from augprior import tables
+from augprior import tables, tracked
 from augprior.experiments import EXPERIMENTS
 
 with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
     name = snakemake.wildcards.name  # noqa: F821
     df = tables.build_rows(snakemake.params.cells)  # noqa: F821
     tables.write_table(df, snakemake.output.csv, EXPERIMENTS.get(name).title, snakemake.config["scale"])  # noqa: F821
+    tracked.write(name, df, snakemake.params.cells, snakemake.output.metrics, snakemake.output.curves)  # noqa: F821
