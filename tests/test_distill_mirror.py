@@ -1,6 +1,6 @@
 """Distillation on real data from the offline mirror (skipped without $AUGPRIOR_MIRROR):
 a quickly trained 1-channel Fashion-MNIST teacher is distilled into a fresh student that never
-sees a label, once on real training images (a "full data" row, first N images) and once on
+sees a label, once on real training images (a "full data" row, a seeded class-spread sample of N images) and once on
 single-image patches (RGB patches become luma for the 1-channel teacher)."""
 
 import numpy as np
