@@ -12,8 +12,11 @@ the jobs whose files it reads in `needs`, so the workflow collects every job fro
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 from .config import deep_merge
@@ -72,6 +75,8 @@ def inputs(job: Job) -> dict[str, str]:
         out["patches"] = job.spec["patches_path"]
     if (job.spec.get("input") or {}).get("path"):
         out["data"] = job.spec["input"]["path"]
+    if job.kind == "patches" and "image_md5" in job.spec:
+        out["image"] = job.spec["image"]  # a user's file: Snakemake sees it (and reruns when it changes)
     return out
 
 
@@ -97,15 +102,22 @@ def teacher_job(params: dict[str, Any], dataset: str, arch: str | None = None, s
     """A supervised model on `dataset` (a teacher, or a student trained with labels)."""
     cfg = dict(params["teacher"], arch=arch or params["teacher"]["arch"])
     seed = params["seed"] if seed is None else seed
-    digest = params_hash({"dataset": dataset, "seed": seed, "teacher": cfg})[:8]
+    identity = {"dataset": dataset, "seed": seed, "teacher": cfg}
+    if dataset.startswith(IMAGEFOLDER_PREFIX):  # a user's folder: its content is part of the job
+        identity["data_fingerprint"] = folder_fingerprint(dataset.removeprefix(IMAGEFOLDER_PREFIX))
+    digest = params_hash(identity)[:8]
     spec = {**common(params, seed), "dataset": dataset, "teacher": cfg}
     return Job("teacher", f"{dataset}/{cfg['arch']}_seed{seed}_{digest}", spec)
 
 
 def patches_job(params: dict[str, Any], image: str) -> Job:
     cfg = params["patches"]
-    digest = params_hash({"image": image, "patches": cfg})[:8]
+    identity = {"image": image, "patches": cfg}
     spec = {"image": image, "mirror": params["data"]["mirror"], "device": params["device"], "patches": cfg}
+    user = user_file(image)
+    if user is not None:  # a user's file (not a manifest or library image, whose md5 is fixed): its content
+        identity["image_md5"] = spec["image_md5"] = file_md5(user)  # None while the file is missing
+    digest = params_hash(identity)[:8]
     return Job("patches", f"{slug(image)}/{cfg['size']}px_n{cfg['num']}_{cfg['engine']}_{digest}", spec,
                params["scale"])
 
@@ -148,6 +160,52 @@ def zeroskd_job(params: dict[str, Any], dataset: str, teacher: str, student: str
     digest = params_hash({"zeroskd": cfg, "teacher": t.id})[:8]
     spec = {**common(params, seed), "dataset": dataset, "teacher_path": job_path(t, "model.pt"), "zeroskd": cfg}
     return Job("zeroskd", f"{dataset}/{teacher}-{student}/{digest}/seed{seed}", spec, needs=(t,))
+
+
+# -- users' files in job identities -------------------------------------------------------------
+IMAGEFOLDER_PREFIX = "imagefolder:"
+_MD5: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> md5: a plan asks for one image many times
+
+
+def user_file(image: str) -> Path | None:
+    """The user's image file behind a patch-set source, None for manifest and library images and URLs
+    (fixed by their md5), and for patch sets given in the image's place (a .npy file or shard folder)."""
+    from .source_images import user_image_path
+
+    path = user_image_path(image)
+    if path is None or path.suffix.lower() == ".npy" or path.is_dir():
+        return None
+    return path
+
+
+def file_md5(path: str | os.PathLike) -> str | None:
+    """md5 of a file's content (None when it does not exist), remembered per (path, size, mtime)."""
+    from .manifest import md5sum
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _MD5:
+        _MD5[key] = md5sum(path)
+    return _MD5[key]
+
+
+def folder_fingerprint(root: str | os.PathLike) -> str | None:
+    """A cheap fingerprint of a user's image folder: sha256 of every file's relative path, size and
+    mtime, in sorted order (no file is read; None when the folder does not exist)."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        return None
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(f for f in filenames if not f.startswith(".")):
+            path = Path(dirpath) / name
+            st = path.stat()
+            h.update(f"{path.relative_to(root).as_posix()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
 
 
 # -- names inside ids -------------------------------------------------------------------------

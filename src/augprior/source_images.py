@@ -167,6 +167,17 @@ def is_url(name: str) -> bool:
     return urlparse(name).scheme in ("http", "https", "file", "ftp")
 
 
+def user_image_path(name: str) -> Path | None:
+    """The file behind a source name that is a user's path (what `load_source` would read as a file),
+    None for the manifest's images, library images and URLs (their content is fixed by an md5)."""
+    key = name.removeprefix("paper:")
+    if key in manifest.manifest()["images"] or name in _LIBRARY or is_url(name):
+        return None
+    if ":" in name and name.split(":", 1)[0] in ("skimage", "sklearn", "matplotlib", "scipy"):
+        return None
+    return Path(name).expanduser()
+
+
 def load_source(name_or_path: str | os.PathLike, *, md5: str | None = None,
                 mirror: str | os.PathLike | None = None) -> SourceImage:
     """Resolve and decode a source image; see the module docstring for the names understood."""

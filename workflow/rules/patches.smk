@@ -1,5 +1,7 @@
 rule make_patches:
     """The single-image patch set: the distillation's whole training data."""
+    input:
+        unpack(job_inputs("patches")),
     output:
         patches=job_output("patches", "patches.npy"),
         meta=job_output("patches", "patches.json"),

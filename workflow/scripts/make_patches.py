@@ -9,4 +9,5 @@ with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
     spec = PatchSpec(size=cfg["size"], jpeg_quality=cfg["jpeg_quality"], vflip=cfg["vflip"])
     make_patch_set(job["image"], snakemake.output.patches, spec, num=cfg["num"], seed=cfg["seed"],  # noqa: F821
                    engine=cfg["engine"], mirror=job["mirror"], device=str(select_device(job["device"])),
-                   geometry=cfg["geometry"], workers=cfg["workers"], progress=False)
+                   geometry=cfg["geometry"], workers=cfg["workers"], progress=False,
+                   md5=job.get("image_md5"))  # a user's file: the content its job id was made from
