@@ -1,0 +1,95 @@
+"""What DVC tracks of a table or figure besides its CSV: a summary metrics JSON (`dvc metrics show/diff`,
+`dvc exp show`) and the learning curves of its runs (`dvc plots show/diff`), both written by the rule that
+writes the CSV (workflow/scripts/table.py, figure.py), atomically.
+
+    paper_tables/metrics/<name>.json   {"scale", "cells": {"<part>/<setting>": top-1}, "teacher": {<id>: top-1}}
+    paper_tables/curves/<name>.json    [{"run", "epoch", "step", "train_loss", "test_top1"?}, ...]
+
+Only computed cells appear under "cells" (the CSV keeps the reasons of the others); a cell with n replicates
+is their mean, as in the CSV. "teacher" is the test top-1 of every teacher the table's students learned
+from, as each student recorded it (keyed by the teacher's folder under results/<scale>/teacher/).
+A curve point's "epoch" is the epoch (teacher, distillation) or the iteration (ZeroSKD); "test_top1" is
+there only where the run evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import fileio
+from .cells import Cell
+from .jobs import OUTPUTS, job_dir
+
+METRICS_DIR, CURVES_DIR = "paper_tables/metrics", "paper_tables/curves"
+
+
+def metrics_path(name: str) -> str:
+    return f"{METRICS_DIR}/{name}.json"
+
+
+def curves_path(name: str) -> str:
+    return f"{CURVES_DIR}/{name}.json"
+
+
+def cell_key(part: Any, setting: Any) -> str:
+    part, setting = str(part or "").strip(), str(setting or "").strip()
+    return f"{part}/{setting}" if part else setting
+
+
+def _unique(key: str, seen: dict[str, int]) -> str:
+    seen[key] = seen.get(key, 0) + 1
+    return key if seen[key] == 1 else f"{key}#{seen[key]}"
+
+
+def _finished(cell: Cell, root: str | Path) -> Iterable[tuple[int, dict[str, Any]]]:
+    for i, job in enumerate(cell.jobs):
+        path = Path(root) / job_dir(job) / OUTPUTS[job.kind]
+        if path.exists():
+            yield i, fileio.read_json(path)
+
+
+def summary(df: pd.DataFrame, cells: list[Cell], root: str | Path = ".") -> dict[str, Any]:
+    """Every computed cell's value keyed by part/setting, plus the teachers' accuracies."""
+    values: dict[str, float] = {}
+    seen: dict[str, int] = {}
+    for row in df.itertuples(index=False):
+        key = _unique(cell_key(row.part, row.setting), seen)
+        if row.reproduced is not None and not pd.isna(row.reproduced):
+            values[key] = float(row.reproduced)
+    teachers: dict[str, float] = {}
+    for cell in cells:
+        for i, metrics in _finished(cell, root):
+            path = cell.jobs[i].spec.get("teacher_path")
+            if path and metrics.get("teacher_top1") is not None:
+                teachers[str(Path(path).parent).split("/teacher/", 1)[-1]] = round(float(metrics["teacher_top1"]), 2)
+    scale = next((str(s) for s in df["scale"] if s), "") if len(df) else ""
+    return {"scale": scale, "cells": values, "teacher": teachers}
+
+
+def curves(cells: list[Cell], root: str | Path = ".") -> list[dict[str, Any]]:
+    """One record per curve point of every finished run: run = cell key (/seed<k> for replicates)."""
+    records: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for cell in cells:
+        key = _unique(cell_key(cell.part, cell.setting), seen)
+        for i, metrics in _finished(cell, root):
+            run = key if len(cell.jobs) == 1 else f"{key}/seed{cell.jobs[i].spec.get('seed', i)}"
+            for point in metrics.get("curve") or []:
+                rec = {"run": run, "epoch": point.get("epoch", point.get("iteration")),
+                       "step": point.get("step", point.get("iteration")),
+                       "train_loss": point.get("train_loss", point.get("loss_s"))}
+                if point.get("test_top1") is not None:
+                    rec["test_top1"] = round(float(point["test_top1"]), 3)
+                records.append(rec)
+    return records
+
+
+def write(name: str, df: pd.DataFrame, cells: list[Cell], metrics_out: str | Path | None = None,
+          curves_out: str | Path | None = None, root: str | Path = ".") -> None:
+    """Write the metrics and curves files of table or figure `name` (each atomically)."""
+    fileio.write_json(metrics_out or metrics_path(name), summary(df, cells, root))
+    fileio.write_json(curves_out or curves_path(name), curves(cells, root))
