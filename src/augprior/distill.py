@@ -43,7 +43,7 @@ from .checkpoint import load_model, save_model
 from .training_inputs import TAG_AUGMENT, Inputs, build_inputs, describe_spec, generator, input_spec
 from .models import build_model, default_input_size, param_count
 from .provenance import provenance
-from .runner import ResumableRun, StudentEvaluator, due
+from .runner import ResumableRun, StudentEvaluator, check_teacher_dataset, dataset_mismatch_deviation, due
 from .runtime import autocast, num_threads, progress, select_device, use_bf16
 
 STATE_VERSION = 2  # state.pt format (2: augprior.runner's layout; version 1 files are refused)
@@ -52,7 +52,8 @@ STATE_VERSION = 2  # state.pt format (2: augprior.runner's layout; version 1 fil
 # augprior.options.DistillOptions; this dict is derived from it.
 DISTILL_DEFAULTS: dict[str, Any] = options.defaults(options.DistillOptions)
 # Options that do not change what is trained: a saved state resumes even when they differ.
-OPERATIONAL_KEYS = ("eval_every", "eval_subset", "checkpoint_every_steps", "compile", "channels_last", "deterministic")
+OPERATIONAL_KEYS = ("eval_every", "eval_subset", "checkpoint_every_steps", "compile", "channels_last", "deterministic",
+                    "allow_dataset_mismatch")
 OPTIMIZERS = options.choices(options.DistillOptions, "optimizer")
 SCHEDULES = options.choices(options.DistillOptions, "lr_schedule")
 CACHE_DEVIATION = ("cache_teacher_logits: teacher outputs computed once per un-augmented input and "
@@ -263,9 +264,9 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
     if cfg["eval_subset"]:
         test = test.subset(cfg["eval_subset"])
     test_side = int(test.load_batch([0]).shape[-1])
-    if test.num_classes != num_classes:
-        raise ValueError(f"the teacher {job['teacher_path']} has {num_classes} classes, the test set {dataset} "
-                         f"has {test.num_classes}")
+    mismatch = check_teacher_dataset(job["teacher_path"], tmeta, dataset, test.num_classes,
+                                     allow=bool(cfg.get("allow_dataset_mismatch")),
+                                     option="distill.allow_dataset_mismatch")
     inputs = build_inputs(spec, batch_size=bs, seed=seed, dataset=dataset, mirror=job.get("mirror"),
                           default_shape=(in_chans, test_side, test_side), device=device).to(device)
     steps = inputs.steps_per_epoch
@@ -339,6 +340,8 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
     best = max(evaluated, key=lambda p: p["test_top1"]) if evaluated else None
     teacher_acc = score.teacher_metrics()
     deviations = [CACHE_DEVIATION] if cfg["cache_teacher_logits"] else []
+    if mismatch:
+        deviations.append(dataset_mismatch_deviation(mismatch))
     metrics: dict[str, Any] = {
         **last,  # the student at the end of training: what the tables use
         "last": {"epoch": epochs, "top1": last["top1"], "top5": last["top5"], "agreement": last["agreement"]},
@@ -355,7 +358,8 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
         "input": input_desc, "train_side": train_side, "test_side": test_side,
         "bf16": bf16, "channels_last": channels_last, "compiled": cfg["compile"], "teacher_bn_folded": folded,
         "deterministic": cfg["deterministic"], "function_matching": not cfg["cache_teacher_logits"],
-        "deviations": deviations, "config": cfg, "curve": curve, "resumes": run.resumes,
+        "deviations": deviations, **({"dataset_mismatch": mismatch} if mismatch else {}),
+        "config": cfg, "curve": curve, "resumes": run.resumes,
         "provenance": provenance({**{k: v for k, v in job.items() if k != "input"}, "input": describe_spec(spec),
                                   "distill": cfg}, scale=job.get("scale"), seed=seed, device=device,
                                  started=started),

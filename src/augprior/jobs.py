@@ -164,7 +164,6 @@ def zeroskd_job(params: dict[str, Any], dataset: str, teacher: str, student: str
 
 # -- users' files in job identities -------------------------------------------------------------
 IMAGEFOLDER_PREFIX = "imagefolder:"
-_MD5: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> md5: a plan asks for one image many times
 
 
 def user_file(image: str) -> Path | None:
@@ -179,17 +178,14 @@ def user_file(image: str) -> Path | None:
 
 
 def file_md5(path: str | os.PathLike) -> str | None:
-    """md5 of a file's content (None when it does not exist), remembered per (path, size, mtime)."""
+    """md5 of a file's content (None when it does not exist); read every time (a file replaced with
+    the same size and mtime is still seen)."""
     from .manifest import md5sum
 
     try:
-        st = os.stat(path)
+        return md5sum(path)
     except FileNotFoundError:
         return None
-    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _MD5:
-        _MD5[key] = md5sum(path)
-    return _MD5[key]
 
 
 def folder_fingerprint(root: str | os.PathLike) -> str | None:

@@ -154,6 +154,8 @@ class ZeroSKDParams(Options):
     """Zero-shot KD with an adversarial generator (Micaelli & Storkey 2019; Table 2); params.yaml's
     block: the student comes from the table."""
 
+    OMIT_WHEN_DEFAULT = ("allow_dataset_mismatch",)
+
     iterations: StrictInt = Field(80000, ge=1, description="outer iterations (pseudo batches)")
     batch_size: StrictInt = Field(128, ge=2, description="generated images per iteration (>= 2: batch norm)")
     n_g: StrictInt = Field(1, ge=0, description="generator steps per iteration (0 = a fixed random generator)")
@@ -172,6 +174,9 @@ class ZeroSKDParams(Options):
     eval_subset: Optional[StrictInt] = Field(
         None, ge=1, description="evaluate on a fixed seeded sample of N test images spread over the classes (null = all)")
     checkpoint_every: StrictInt = Field(1000, ge=0, description="iterations between state.pt checkpoints (0 = never)")
+    allow_dataset_mismatch: StrictBool = Field(
+        False, description="evaluate a teacher on a dataset other than the one its model file records "
+                           "(refused otherwise; recorded in metrics.json as dataset_mismatch and a deviation)")
 
 
 class ZeroSKDOptions(ZeroSKDParams):
@@ -221,6 +226,8 @@ class AugmentOptions(Options):
 class DistillOptions(Options):
     """Knowledge distillation by function matching (augprior.distill; the official CIFAR recipe)."""
 
+    OMIT_WHEN_DEFAULT = ("allow_dataset_mismatch",)
+
     student: Arch = Field("wrn16_4", description="student architecture")
     epochs: StrictInt = Field(1000, ge=1, description="epochs (one pass over the inputs each)")
     batch_size: StrictInt = Field(512, ge=2, description="batch size (>= 2: MixUp/CutMix partners and batch norm)")
@@ -246,6 +253,9 @@ class DistillOptions(Options):
     fold_teacher_bn: StrictBool = Field(True, description="fold the frozen teacher's conv+BN pairs (exact up to rounding; faster)")
     channels_last: Optional[StrictBool] = Field(None, description="channels-last memory format (null = on with bf16 or CUDA)")
     deterministic: StrictBool = Field(False, description="torch.use_deterministic_algorithms for the run")
+    allow_dataset_mismatch: StrictBool = Field(
+        False, description="evaluate a teacher on a dataset other than the one its model file records "
+                           "(refused otherwise; recorded in metrics.json as dataset_mismatch and a deviation)")
 
     @model_validator(mode="after")
     def _loss_and_signal(self) -> "DistillOptions":

@@ -333,6 +333,40 @@ class ResumableRun:
         return metrics
 
 
+def _dataset_key(name: str) -> str:
+    """A dataset name for comparison: imagefolder: roots as resolved absolute paths."""
+    prefix = "imagefolder:"
+    if name.startswith(prefix):
+        return prefix + str(Path(name.removeprefix(prefix)).expanduser().resolve())
+    return name
+
+
+def check_teacher_dataset(teacher_path: str | os.PathLike, tmeta: Mapping[str, Any], dataset: str, test_classes: int,
+                          *, allow: bool, option: str) -> dict[str, Any] | None:
+    """Refuse to evaluate a teacher on a dataset other than the one its model file records (`tmeta`,
+    from checkpoint.load_model) unless `allow` (the engine's option named `option`): returns None when
+    they agree (or the file records no dataset), {"teacher_dataset", "eval_dataset"} for an allowed
+    mismatch (to record in metrics.json), and raises ValueError (one line naming both) otherwise.
+    A different class count is refused always (the teacher's outputs are other classes)."""
+    recorded = tmeta.get("dataset")
+    n = int(tmeta["num_classes"])
+    if n != int(test_classes):
+        raise ValueError(f"the teacher {teacher_path} (trained on {recorded or 'an unrecorded dataset'}) has {n} "
+                         f"classes, the evaluation dataset {dataset} has {test_classes}: it cannot be evaluated there")
+    if not recorded or _dataset_key(str(recorded)) == _dataset_key(str(dataset)):
+        return None
+    if not allow:
+        raise ValueError(f"the teacher {teacher_path} was trained on {recorded}, the evaluation dataset is {dataset}; "
+                         f"refused (set {option}: true, --{option.rsplit('.', 1)[-1].replace('_', '-')}, "
+                         "if evaluating it there is intended)")
+    return {"teacher_dataset": str(recorded), "eval_dataset": str(dataset)}
+
+
+def dataset_mismatch_deviation(mismatch: Mapping[str, Any]) -> str:
+    return (f"dataset_mismatch: the teacher was trained on {mismatch['teacher_dataset']} and is evaluated on "
+            f"{mismatch['eval_dataset']} (allowed by allow_dataset_mismatch)")
+
+
 class StudentEvaluator:
     """Student metrics (with agreement) against a teacher on a fixed test set; the teacher's logits
     are computed once, at the first call, and kept (`teacher_logits`)."""

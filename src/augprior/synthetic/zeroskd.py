@@ -57,7 +57,7 @@ from .. import manifest, options
 from ..checkpoint import load_model, save_model, save_state
 from ..models import build_model, param_count
 from ..provenance import provenance
-from ..runner import ResumableRun, StudentEvaluator, due
+from ..runner import ResumableRun, StudentEvaluator, check_teacher_dataset, dataset_mismatch_deviation, due
 from ..runtime import autocast, num_threads, progress, select_device, use_bf16
 
 STATE_VERSION = 2  # state.pt format (2: augprior.runner's layout; version 1 files are refused)
@@ -66,7 +66,7 @@ TAG_Z = 0x25D  # stream of the per-iteration noise batches
 # options of job["zeroskd"]: declared (paper defaults, bounds, descriptions) in augprior.options.ZeroSKDOptions
 ZEROSKD_DEFAULTS: dict[str, Any] = options.defaults(options.ZeroSKDOptions)
 # options that do not change what is trained: a saved state resumes even when they differ
-OPERATIONAL_KEYS = ("log_every", "eval_every", "eval_subset", "checkpoint_every")
+OPERATIONAL_KEYS = ("log_every", "eval_every", "eval_subset", "checkpoint_every", "allow_dataset_mismatch")
 KL_REDUCTIONS = options.choices(options.ZeroSKDOptions, "kl_reduction")
 SCHEDULES = options.choices(options.ZeroSKDOptions, "lr_schedule")
 
@@ -329,6 +329,9 @@ def _run(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, start
         from ..datasets import load_dataset
 
         test_set = load_dataset(dataset, "test", job.get("mirror"))
+    mismatch = check_teacher_dataset(job["teacher_path"], tmeta, dataset or tmeta.get("dataset") or "", test_set.num_classes,
+                                     allow=bool(cfg.get("allow_dataset_mismatch")),
+                                     option="zeroskd.allow_dataset_mismatch")
     if cfg["eval_subset"]:
         test_set = test_set.subset(cfg["eval_subset"])
     side = int(test_set.load_batch([0]).shape[-1]) if hasattr(test_set, "load_batch") else int(test_set.images.shape[-1])
@@ -400,7 +403,9 @@ def _run(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, start
         "generated_images": total * cfg["batch_size"],
         "train_time_s": round(train_time, 3),
         "iterations_per_s": round(ran / train_time, 4) if train_time > 0 and ran > 0 else None,
-        "bf16": bf16, "channels_last": channels_last, "config": cfg, "curve": curve, "resumes": run.resumes,
+        "bf16": bf16, "channels_last": channels_last,
+        **({"dataset_mismatch": mismatch, "deviations": [dataset_mismatch_deviation(mismatch)]} if mismatch else {}),
+        "config": cfg, "curve": curve, "resumes": run.resumes,
         "provenance": provenance({**job, "zeroskd": cfg}, scale=job.get("scale"), seed=seed, device=device,
                                  started=started),
     }
