@@ -383,6 +383,20 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, ParamsError, UsageError, FileNotFoundError) as err:
         print(f"augprior: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
+    except Exception as err:
+        if _runtime_failure(err):
+            return _fail(args.command, err, 1)
+        raise
+
+
+def _runtime_failure(err: BaseException) -> bool:
+    """A failure whose message is the whole story (no traceback): a full disk or read-only folder, an
+    output folder in use, an unreadable model or state file, a NaN or diverging loss."""
+    from .fileio import StorageError
+    from .models import CheckpointError
+    from .runner import RunLocked
+
+    return isinstance(err, (StorageError, RunLocked, CheckpointError, FloatingPointError))
 
 
 if __name__ == "__main__":

@@ -127,6 +127,9 @@ def prepare_pixels(images: torch.Tensor, device: torch.device, channels_last: bo
     return x.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
 
 
+LOSS_HINT = "lower distill.lr, or try precision fp32"
+
+
 class TrainStep:
     """One distillation step on a batch in pixel units: augment, teacher forward (no grad, eval mode),
     student forward/backward, optimizer and scheduler step. Returns the loss (float32, detached).
@@ -169,7 +172,7 @@ class TrainStep:
                                         t2_factor=cfg["t2_factor"])
         value = loss.detach()
         if not torch.isfinite(value):
-            raise FloatingPointError(f"distillation loss is {float(value)}")
+            raise FloatingPointError(f"loss is {float(value)}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -300,6 +303,10 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
     score = StudentEvaluator(teacher, test, mean, std, device, bf16, channels_last)
     start_epoch, start_step, loss_sum = run.position["epoch"], run.position["step"], run.extras["loss_sum"]
     every = cfg["checkpoint_every_steps"]
+
+    def where(epoch: int, step: int) -> str:
+        return f"epoch {epoch + 1}, step {step + 1}/{steps}"
+
     for epoch in range(start_epoch, epochs):
         student.train()
         epoch_t0 = time.time()
@@ -312,12 +319,9 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
             pixels = prepare_pixels(images, device, channels_last, in_chans)
             try:
                 loss = step_fn(pixels, generator(seed, TAG_AUGMENT, epoch, step), idx)
-            except FloatingPointError as err:
-                raise FloatingPointError(
-                    f"{err} at epoch {epoch + 1}, step {step + 1}/{steps}: stopping; no student.pt or "
-                    f"metrics.json written (lower distill.lr, or try precision fp32; {run.state_path.name} "
-                    "holds the last good checkpoint)") from None
-            loss_sum += float(loss)
+            except FloatingPointError as err:  # NaN / inf, raised before the update
+                raise run.loss_failure(str(err), where(epoch, step), LOSS_HINT) from None
+            loss_sum += run.check_loss(loss, where(epoch, step), LOSS_HINT)  # divergence
             if step + 1 < steps:
                 run.boundary({"epoch": epoch, "step": step + 1}, save=due(every, step + 1, steps), loss_sum=loss_sum)
         dt = time.time() - epoch_t0

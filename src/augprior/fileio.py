@@ -19,6 +19,9 @@ from typing import Any, Iterator
 class StorageError(OSError):
     """Writing an output failed (full disk, read-only or missing folder, I/O error); names the file."""
 
+    def __str__(self) -> str:  # the message alone, without OSError's "[Errno 28] " prefix
+        return self.strerror or super().__str__()
+
 
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM}
 

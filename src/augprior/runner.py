@@ -45,11 +45,23 @@ An engine keeps only its setup and its step; the run does the rest:
 - `finalize(metrics, writers)`: the old metrics.json is removed, each output is written (writers
   write atomically), then metrics.json (the completion marker, always last), then state.pt is removed.
 - Training time excludes evaluations and checkpoint writes (`with run.untimed(): ...`).
+- Before anything is touched, entering checks that out_dir can be created and written (a
+  read-only or full folder is a `fileio.StorageError` naming it, before any training) and takes
+  an exclusive lock on out_dir/.lock (fcntl.flock, held until the run is left, then the file is
+  removed; the kernel drops the lock when the process dies, so the .lock a killed run leaves never
+  blocks the next): a second run into the same folder is refused with `RunLocked`, naming the
+  holder's pid.
+- Loss checks: `check_loss(loss, where, hint)` at every step stops the run at that step with one
+  `LossDiverged` line (a FloatingPointError) when the loss is NaN or infinite, or above
+  DIVERGENCE_FACTOR times the first step's loss (kept in state.pt across resumes); nothing is
+  saved then, so state.pt stays the last good checkpoint and no finished output is written.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import math
 import os
 import signal
 import sys
@@ -61,16 +73,18 @@ from typing import Any, Callable, Iterator, Mapping
 import torch
 
 from . import fileio
-from .checkpoint import load_state, rng_state, save_state, set_rng_state
+from .checkpoint import CheckpointError, load_state, rng_state, save_state, set_rng_state
 from .provenance import params_hash
 
 PREEMPT_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _PENDING: list[int] = []  # a stop signal that arrived after a run's last boundary (no Python handler before it)
 STATE_FILE = "state.pt"
 METRICS_FILE = "metrics.json"
+LOCK_FILE = ".lock"
+DIVERGENCE_FACTOR = 1e6  # a loss this many times the first step's loss: the run is diverging
 # top-level names of state.pt that the skeleton uses; position keys sit beside them
 _RESERVED = ("version", "kind", "fingerprint", "resume_key", "objects", "rng", "curve", "extras", "train_time_s",
-             "resumes")
+             "resumes", "loss_ref")
 
 
 def exit_status(signum: int) -> int:
@@ -89,6 +103,30 @@ class Preempted(SystemExit):
 
     def __str__(self) -> str:
         return self.message
+
+
+class RunLocked(RuntimeError):
+    """Another live run holds the output folder's lock."""
+
+
+class LossDiverged(FloatingPointError):
+    """The loss became NaN / infinite or diverged; the message names the step and what to try."""
+
+
+def check_writable(folder: str | os.PathLike) -> None:
+    """Create `folder` if needed and create + remove a temp file in it; a StorageError naming the folder
+    when that fails (read-only, full, not a folder, no permission)."""
+    import tempfile
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as err:
+        raise fileio.StorageError(err.errno, f"output folder {folder} is not writable: "
+                                             f"{err.strerror or err}; nothing was run") from None
 
 
 def due(every: int, done: int, total: int) -> bool:
@@ -146,13 +184,21 @@ class ResumableRun:
         self._signal: int | None = None
         self._acted = False
         self._previous: dict[int, Any] = {}
+        self._lock: Any = None
+        self.loss_ref: float | None = None
 
     # ------------------------------------------------------------------ entering and leaving
 
     def __enter__(self) -> ResumableRun:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.remove_temp_files()
-        self._install()
+        check_writable(self.out_dir)
+        self._acquire_lock()
+        try:
+            self.remove_temp_files()
+            self._install()
+        except BaseException:
+            self._restore()
+            self._release_lock()
+            raise
         if _PENDING and self._previous:
             self._signal = _PENDING.pop()  # a stop request an earlier run in this process finished under
         return self
@@ -160,7 +206,10 @@ class ResumableRun:
     def __exit__(self, exc_type, exc, tb) -> bool:
         previous = dict(self._previous)
         self._restore()
-        self.remove_temp_files()
+        try:
+            self.remove_temp_files()
+        finally:
+            self._release_lock()
         if exc_type is None and self._signal is not None and not self._acted:
             # arrived after the last boundary: the run finished first; now the stop request goes on
             if callable(previous.get(self._signal)):
@@ -168,6 +217,47 @@ class ResumableRun:
             else:
                 _PENDING.append(self._signal)  # not a kill after success: the next run here stops at once
         return False
+
+    def _acquire_lock(self) -> None:
+        """Exclusive, non-blocking flock on out_dir/.lock, removed again on leaving. The file is
+        re-checked after locking (same inode as the path) so that a lock file removed by the run
+        that just ended is never shared by two new runs."""
+        path = self.out_dir / LOCK_FILE
+        while True:
+            try:
+                f = open(path, "a+")
+            except OSError as err:
+                raise fileio.storage_error(path, err) from None
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.seek(0)
+                holder = " ".join(f.read().split())[:200] or "another process"
+                f.close()
+                raise RunLocked(f"{self.out_dir} is in use by another run ({holder}; lock file {path}); "
+                                "wait for it to finish, or use another output folder") from None
+            try:
+                same = os.stat(path).st_ino == os.fstat(f.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            f.close()  # the previous holder removed it between our open and our lock: take the new one
+        f.seek(0)
+        f.truncate()
+        f.write(f"{self.kind} run, pid {os.getpid()} on {os.uname().nodename}, "
+                f"since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        f.flush()
+        self._lock = f
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            try:
+                (self.out_dir / LOCK_FILE).unlink(missing_ok=True)  # while still holding it
+                fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
+            finally:
+                self._lock.close()
+                self._lock = None
 
     def remove_temp_files(self) -> None:
         """Temp files of a killed or interrupted writer of this run's files (fileio.atomic_path names)."""
@@ -219,7 +309,9 @@ class ResumableRun:
         self.key, self.fingerprint = key, params_hash(key)
         self.objects, self.position, self.extras = dict(objects), dict(position), dict(extras)
         try:
-            state = load_state(self.state_path)
+            state = load_state(self.state_path, f"saved {self.kind} state")
+        except CheckpointError:
+            raise  # one line naming the file and what was expected
         except Exception as err:  # noqa: BLE001 - torch raises many kinds on a damaged file
             raise RuntimeError(f"{self.state_path}: cannot read the saved {self.kind} state ({err}); "
                                "delete it to start over") from None
@@ -231,6 +323,7 @@ class ResumableRun:
             self.position = {k: state[k] for k in position}
             self.extras = {**self.extras, **state["extras"]}
             self.curve, self._time = state["curve"], state["train_time_s"]
+            self.loss_ref = state.get("loss_ref")
             self.resumes = [*state["resumes"], dict(self.position)]
             self.resumed = True
             print(f"resuming {self.kind} from {self.state_path} at "
@@ -264,7 +357,7 @@ class ResumableRun:
                 "resume_key": self.key, **self.position,
                 "objects": {name: _get_state(obj) for name, obj in self.objects.items()},
                 "rng": rng_state(), "curve": self.curve, "extras": self.extras,
-                "train_time_s": self._time, "resumes": self.resumes,
+                "train_time_s": self._time, "resumes": self.resumes, "loss_ref": self.loss_ref,
             })
 
     def boundary(self, position: dict[str, int], *, save: bool = False, **extras: Any) -> None:
@@ -278,6 +371,29 @@ class ResumableRun:
         if self._signal is not None:
             self._acted = True
             self._stop("state saved to " + str(self.state_path))
+
+    def check_loss(self, loss: Any, where: str, hint: str) -> float:
+        """The loss of the step at `where` ("epoch 3, step 17/50") as a float; raises LossDiverged when
+        it is NaN or infinite, or above DIVERGENCE_FACTOR times the first step's loss. `hint`: what to
+        try ("lower teacher.lr"). Call it before the checkpoint that would follow the step."""
+        value = float(loss)
+        if not math.isfinite(value):
+            raise self.loss_failure(f"loss is {value}", where, hint)
+        if self.loss_ref is None:
+            if value > 0:
+                self.loss_ref = value  # the first step's loss (the first positive one)
+        elif value > DIVERGENCE_FACTOR * self.loss_ref:
+            raise self.loss_failure(f"loss {value:.4g} is over {DIVERGENCE_FACTOR:g} x the first step's loss "
+                                    f"{self.loss_ref:.4g} (diverging)", where, hint)
+        return value
+
+    def loss_failure(self, problem: str, where: str, hint: str) -> LossDiverged:
+        """The one-line error of a run stopped by a bad loss at `where` (nothing saved, nothing finished)."""
+        outputs = " or ".join((*self.outputs, METRICS_FILE))
+        kept = (f"{self.state_path} holds the last good checkpoint" if self.state_path.exists()
+                else "no checkpoint was saved yet")
+        return LossDiverged(f"{self.kind}: {problem} at {where}: stopping; no {outputs} written "
+                            f"({hint}; {kept})")
 
     def _stop(self, what: str) -> None:
         name = signal.Signals(self._signal).name

@@ -157,6 +157,8 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
     timm weights or a local file; epochs 0 then only evaluates and exports that teacher).
     Resumes from out_dir/state.pt (saved atomically every epoch, and mid-epoch on SIGTERM / SIGINT,
     which then raise augprior.runner.Preempted: exit status 143 / 130) after an interruption.
+    A NaN, infinite or diverging loss stops the run at that step (augprior.runner.LossDiverged,
+    before the update; state.pt stays the last epoch's checkpoint).
     """
     started = time.time()
     cfg = job["teacher"]
@@ -236,6 +238,8 @@ def _train(run: ResumableRun, job: dict[str, Any], cfg: dict[str, Any], *, devic
             with autocast(device, bf16):
                 logits = model(x).float()
             loss = F.cross_entropy(logits, y, label_smoothing=cfg["label_smoothing"])
+            run.check_loss(loss.detach(), f"epoch {epoch + 1}, step {step + 1}/{steps_per_epoch}",
+                           "lower teacher.lr, or try --precision fp32")  # before the update
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -246,8 +250,6 @@ def _train(run: ResumableRun, job: dict[str, Any], cfg: dict[str, Any], *, devic
                 run.boundary({"epoch": epoch, "step": step + 1}, gen_state=gen.get_state(), loss_sum=loss_sum,
                              correct=correct)
         train_loss = float(loss_sum) / steps_per_epoch
-        if not math.isfinite(train_loss):
-            raise FloatingPointError(f"teacher loss is {train_loss} in epoch {epoch + 1}; lower teacher.lr")
         dt = time.time() - t0
         point = {"epoch": epoch + 1, "step": (epoch + 1) * steps_per_epoch, "train_loss": train_loss,
                  "train_top1": float(correct) / (steps_per_epoch * bs) * 100, "lr": sched.get_last_lr()[0],

@@ -38,6 +38,7 @@ class Experiment:
     paper_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)   # paper CSV -> key columns
     not_reproduced: dict[str, dict[tuple[str, ...], str]] = field(default_factory=dict)  # CSV -> key -> why
     plot: Callable[..., Any] | None = None      # figures: plot(df, cells, out_png, title, mirror) -> df
+    analysis: Callable[..., Any] | None = None  # analysis figures (augprior.analysis): analysis(cells, ctx, out)
 
     @property
     def target(self) -> str:
@@ -85,3 +86,4 @@ for _mod in sorted((m.name for m in pkgutil.iter_modules(__path__) if not m.name
 
 TABLES = tuple(n for n in EXPERIMENTS if EXPERIMENTS.get(n).kind == "table")
 FIGURES = tuple(n for n in EXPERIMENTS if EXPERIMENTS.get(n).kind == "figure")
+ANALYSES = tuple(n for n in FIGURES if EXPERIMENTS.get(n).analysis)  # built by workflow/rules/analysis.smk

@@ -248,7 +248,12 @@ def load_patch_meta(path: str | os.PathLike) -> dict[str, Any]:
 
 def _open_npy(path: Path, shape: list[int]) -> np.ndarray:
     # copy-on-write map: lazy, and writable as torch wants, without ever touching the file
-    arr = np.load(path, mmap_mode="c")
+    try:
+        arr = np.load(path, mmap_mode="c")
+    except (ValueError, OSError, EOFError) as err:  # a truncated or damaged file; numpy names no file
+        raise PatchError(f"{path}: not a readable patch file ({' '.join(str(err).split())}; "
+                         f"{path.stat().st_size} bytes: truncated or damaged?); expected a uint8 {list(shape)} "
+                         ".npy as written by `augprior patches`; regenerate it") from None
     if arr.dtype != np.uint8 or list(arr.shape) != list(shape):
         raise PatchError(f"{path}: holds {arr.dtype} {list(arr.shape)}, its metadata says uint8 {list(shape)}")
     return arr

@@ -170,6 +170,9 @@ def kl_divergence(student_logits: torch.Tensor, teacher_logits: torch.Tensor, te
 
 # ----------------------------------------------------------------------------- one iteration
 
+LOSS_HINT = "lower zeroskd.lr_g / lr_s, or try precision fp32"
+
+
 class ZeroShotStep:
     """One outer iteration: n_g generator steps, then n_s student steps on the same z.
 
@@ -362,11 +365,10 @@ def _run(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, start
             z = noise_batch(seed, it, cfg["batch_size"], cfg["z_dim"]).to(device)
             try:
                 stats = step_fn(z)
-            except FloatingPointError as err:
-                raise FloatingPointError(
-                    f"ZeroSKD: {err} at iteration {it + 1}/{total}: stopping; no student.pt or metrics.json "
-                    f"written (lower zeroskd.lr_g / lr_s, or try precision fp32; {run.state_path.name} holds the "
-                    "last good checkpoint)") from None
+            except FloatingPointError as err:  # NaN / inf, raised before the update
+                raise run.loss_failure(str(err), f"iteration {it + 1}/{total}", LOSS_HINT) from None
+            if "student_loss" in stats:  # divergence
+                run.check_loss(stats["student_loss"], f"iteration {it + 1}/{total}", LOSS_HINT)
             sched_s.step()
             sched_g.step()
             window.append(stats)

@@ -1,0 +1,63 @@
+"""The outputs of an analysis figure: the PNG, every number behind it (CSV) and a note (md) saying what the
+paper shows, what was run at which scale, and whether the measured numbers support the paper's claim."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .. import fileio
+from ..cells import Cell
+from ..jobs import job_dir
+
+
+def runs(cells: list[Cell]) -> str:
+    return "\n".join(f"- {c.part}: `{job_dir(j)}` ({c.setting})" for c in cells for j in c.jobs)
+
+
+def note(title: str, scale: str, paper: str, run: str, cells: list[Cell], measured: list[str], verdict: str,
+         seconds: float | None = None) -> str:
+    lines = [f"# {title}", "", f"Scale: **{scale}**.", "", "## What the paper shows", "", paper, "",
+             "## What was run here", "", run, "", "Runs read (the tables' own jobs; this analysis trains nothing):",
+             runs(cells), "", "## Measured", ""]
+    lines += [f"- {m}" for m in measured]
+    lines += ["", "## Does the paper's claim hold here?", "", verdict, ""]
+    if scale != "paper":
+        lines += [(f"At scale `{scale}` the models are smaller and trained far shorter than the paper's: read the "
+                   "verdict as a check that the analysis runs end to end, not as a replication."), ""]
+    if seconds is not None:
+        lines += [f"Analysis time: {seconds:.1f} s.", ""]
+    return "\n".join(lines)
+
+
+def not_run(title: str, scale: str, reasons: list[str]) -> str:
+    return "\n".join([f"# {title}", "", f"Scale: **{scale}**.", "", "Not computed here:", ""]
+                     + [f"- {r}" for r in reasons] + [""])
+
+
+def write(out: Any, df: pd.DataFrame, md: str) -> None:
+    """out: the rule's outputs (csv, md; the png is saved by the figure code)."""
+    fileio.write_text(out.csv, df.to_csv(index=False))
+    fileio.write_text(out.md, md)
+
+
+def unavailable(cells: list[Cell], ctx: Any, out: Any, title: str, columns: list[str], root: Any = ".") -> bool:
+    """When a run the analysis reads is not computable or not finished: write a placeholder figure, an empty
+    CSV with `columns` and a note saying why, and return True."""
+    from .inputs import missing
+
+    reasons = missing(cells, root)
+    if reasons:
+        empty_figure(out.png, title, reasons)
+        write(out, pd.DataFrame(columns=columns), not_run(title, ctx.scale, reasons))
+    return bool(reasons)
+
+
+def empty_figure(png: str, title: str, reasons: list[str]) -> None:
+    from ..figures import new_axes, save
+
+    fig, ax = new_axes(title, (6, 2.5))
+    ax.axis("off")
+    ax.text(0.0, 0.5, "not computed:\n" + "\n".join(reasons), fontsize=7, va="center", wrap=True)
+    save(fig, png)

@@ -1,0 +1,26 @@
+# Analysis figures (augprior.analysis: CKA, per-class accuracy, confidence, ...): they read the teachers,
+# students and patch sets the tables train (the same jobs, as inputs) and add no training of their own.
+from augprior.experiments import ANALYSES
+
+
+rule analysis:
+    """An analysis figure: the PNG, every number behind it (CSV) and a note on the paper's claim (md)."""
+    input:
+        lambda wc: cell_outputs(wc.name),
+    output:
+        png="paper_tables/{name}.png",
+        csv="paper_tables/{name}.csv",
+        md="paper_tables/{name}.md",
+    wildcard_constraints:
+        name="|".join(ANALYSES),
+    params:
+        cells=lambda wc: CELLS[wc.name],
+        block=lambda wc: experiments.context(PARAMS, wc.name).block,
+        resolved=PARAMS,
+    log:
+        jobs.log_path(SCALE, "figures", "{name}"),
+    script:
+        "../scripts/analysis.py"
+
+
+ruleorder: analysis > figure

@@ -1,0 +1,9 @@
+from _common import job_context
+
+from augprior.cells import Context
+from augprior.experiments import EXPERIMENTS
+
+with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
+    name = snakemake.wildcards.name  # noqa: F821
+    ctx = Context(snakemake.params.resolved, name, snakemake.params.block)  # noqa: F821
+    EXPERIMENTS.get(name).analysis(snakemake.params.cells, ctx, snakemake.output)  # noqa: F821
