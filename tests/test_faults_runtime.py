@@ -121,6 +121,21 @@ def test_divergence_reference_survives_a_resume(tmp_path):
             run.check_loss(1e6, "step 2", "h")  # 2e6 x 0.5: diverging, although the first loss after resume
 
 
+def test_deferred_check_names_its_step_and_is_never_saved(tmp_path):
+    """check_loss(defer=True) (the teacher's GPU path, exercised here on CPU tensors)."""
+    out = tmp_path / "r"
+    with ResumableRun(out, kind="toy", version=1) as run:
+        run.resume({"k": 1}, {}, {"step": 0})
+        assert run.check_loss(torch.tensor(1.0), "step 1", "h", defer=True) is None
+        assert run.check_loss(torch.tensor(float("nan")), "step 2", "h", defer=True) is None  # step 1 checked: fine
+        with pytest.raises(LossDiverged, match=r"toy: loss is nan at step 2: stopping"):
+            run.check_loss(torch.tensor(1.0), "step 3", "h", defer=True)
+        run.check_loss(torch.tensor(5e6), "step 4", "h", defer=True)
+        with pytest.raises(LossDiverged, match=r"toy: loss 5e\+06 .*\(diverging\) at step 4: stopping"):
+            run.boundary({"step": 4}, save=True)  # flushed before the checkpoint: nothing saved
+    assert not (out / "state.pt").exists()
+
+
 def _poisoned_cross_entropy(at_call: int, value: float):
     """F for teacher.py whose cross_entropy returns `value` (times the true loss, for big values) at one call."""
     import torch.nn.functional as F

@@ -186,6 +186,7 @@ class ResumableRun:
         self._previous: dict[int, Any] = {}
         self._lock: Any = None
         self.loss_ref: float | None = None
+        self._pending_loss: tuple | None = None  # check_loss(defer=True): (value copy, CUDA event, where, hint)
 
     # ------------------------------------------------------------------ entering and leaving
 
@@ -351,6 +352,7 @@ class ResumableRun:
 
     def checkpoint(self) -> None:
         """Write state.pt at the current position (the last boundary), atomically."""
+        self.flush_loss_check()  # a deferred bad loss is never saved
         with self.untimed():
             save_state(self.state_path, {
                 "version": self.version, "kind": self.kind, "fingerprint": self.fingerprint,
@@ -372,10 +374,40 @@ class ResumableRun:
             self._acted = True
             self._stop("state saved to " + str(self.state_path))
 
-    def check_loss(self, loss: Any, where: str, hint: str) -> float:
+    def check_loss(self, loss: Any, where: str, hint: str, *, defer: bool = False) -> float | None:
         """The loss of the step at `where` ("epoch 3, step 17/50") as a float; raises LossDiverged when
         it is NaN or infinite, or above DIVERGENCE_FACTOR times the first step's loss. `hint`: what to
-        try ("lower teacher.lr"). Call it before the checkpoint that would follow the step."""
+        try ("lower teacher.lr"). Call it before the checkpoint that would follow the step.
+
+        `defer` (a tensor loss; for GPU loops that must not wait for the device every step): the value
+        is copied to the host without waiting and checked at the next check_loss call, or before the
+        next checkpoint or finalize, whichever comes first; the error still names this step (its
+        update has been applied then, but never saved). Returns None then."""
+        pending, self._pending_loss = self._pending_loss, None
+        if pending is not None:
+            self._check_value(*pending)
+        if defer and isinstance(loss, torch.Tensor):
+            loss = loss.detach()
+            if loss.is_cuda:
+                buf = torch.empty(loss.shape, dtype=loss.dtype, pin_memory=True)
+                buf.copy_(loss, non_blocking=True)
+                event = torch.cuda.Event()
+                event.record()
+            else:
+                buf, event = loss.clone(), None
+            self._pending_loss = (buf, event, where, hint)
+            return None
+        return self._check_value(loss, None, where, hint)
+
+    def flush_loss_check(self) -> None:
+        """Check a deferred loss now (before anything is saved)."""
+        pending, self._pending_loss = self._pending_loss, None
+        if pending is not None:
+            self._check_value(*pending)
+
+    def _check_value(self, loss: Any, event: Any, where: str, hint: str) -> float:
+        if event is not None:
+            event.synchronize()
         value = float(loss)
         if not math.isfinite(value):
             raise self.loss_failure(f"loss is {value}", where, hint)
@@ -437,6 +469,7 @@ class ResumableRun:
         checkpoints and raises Preempted instead."""
         if set(writers) != set(self.outputs):
             raise ValueError(f"finalize: writers for {sorted(writers)}, the run declared {sorted(self.outputs)}")
+        self.flush_loss_check()
         if self._signal is not None:
             self.checkpoint()
             self._acted = True

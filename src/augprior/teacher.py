@@ -157,8 +157,9 @@ def train_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
     timm weights or a local file; epochs 0 then only evaluates and exports that teacher).
     Resumes from out_dir/state.pt (saved atomically every epoch, and mid-epoch on SIGTERM / SIGINT,
     which then raise augprior.runner.Preempted: exit status 143 / 130) after an interruption.
-    A NaN, infinite or diverging loss stops the run at that step (augprior.runner.LossDiverged,
-    before the update; state.pt stays the last epoch's checkpoint).
+    A NaN, infinite or diverging loss stops the run at that step (augprior.runner.LossDiverged; on
+    the CPU before the update, on a GPU at the next step at the latest; state.pt stays the last
+    epoch's checkpoint).
     """
     started = time.time()
     cfg = job["teacher"]
@@ -238,8 +239,10 @@ def _train(run: ResumableRun, job: dict[str, Any], cfg: dict[str, Any], *, devic
             with autocast(device, bf16):
                 logits = model(x).float()
             loss = F.cross_entropy(logits, y, label_smoothing=cfg["label_smoothing"])
+            # on the CPU before this step's update; on a GPU checked without waiting for the device,
+            # at the next step or before the next checkpoint (the error names this step either way)
             run.check_loss(loss.detach(), f"epoch {epoch + 1}, step {step + 1}/{steps_per_epoch}",
-                           "lower teacher.lr, or try --precision fp32")  # before the update
+                           "lower teacher.lr, or try --precision fp32", defer=device.type == "cuda")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
