@@ -251,9 +251,37 @@ def _fail_fsync_for(monkeypatch, fragment: str, code: int) -> None:
     monkeypatch.setattr(os, "fsync", fsync)
 
 
-@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO])
-def test_full_disk_saving_state_and_model_names_the_file(tmp_path, monkeypatch, code):
-    _fail_fsync_for(monkeypatch, ".pt.", code)
+def _fail_write(monkeypatch, code: int) -> None:
+    """Files fileio opens for writing raise `code` on write (a disk that fills while writing)."""
+    import builtins
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            self.f.write(bytes(data)[:10])
+            raise OSError(code, os.strerror(code))
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(fileio, "open", lambda *a, **k: Full(builtins.open(*a, **k)), raising=False)
+
+
+@pytest.mark.parametrize("code,where", [(errno.ENOSPC, "fsync"), (errno.EIO, "fsync"), (errno.ENOSPC, "write"),
+                                        (errno.EDQUOT, "write")])
+def test_full_disk_saving_state_and_model_names_the_file(tmp_path, monkeypatch, code, where):
+    if where == "fsync":
+        _fail_fsync_for(monkeypatch, ".pt.", code)
+    else:
+        _fail_write(monkeypatch, code)
     with pytest.raises(fileio.StorageError, match=rf"cannot write {tmp_path / 'state.pt'}: {os.strerror(code)}"):
         save_state(tmp_path / "state.pt", {"version": 1, "objects": {}})
     with pytest.raises(fileio.StorageError, match=rf"cannot write {tmp_path / 'model.pt'}: {os.strerror(code)}"):
