@@ -67,7 +67,8 @@ def analysis(cells, ctx, out, root=".") -> None:
         return
     t0 = time.time()
     scores, temp, classes = compute(cells, ctx, root)
-    edges = np.linspace(1.0 / classes, 1.0, ctx.block["bins"] + 1)
+    lo, hi = min(x.min() for x in scores.values()), max(x.max() for x in scores.values())
+    edges = np.linspace(lo, hi + 1e-9, ctx.block["bins"] + 1)  # the scores' range (1/classes .. 1 at most)
     plot(scores, edges, out.png, TITLE, temp)
     rows = []
     for (s, m), x in scores.items():
@@ -99,5 +100,5 @@ def analysis(cells, ctx, out, root=".") -> None:
                f"{'reach higher' if higher else 'do not reach higher'} (99th percentile {st_s['p99']:.3f} vs {st_t['p99']:.3f}).")
     run = (f"{len(scores[('patches', I.TEACHER)])} training patches (resized to the test side when cut larger) and "
            f"{len(scores[('test', I.TEACHER)])} test images of {ctx.block['dataset']}; score = max softmax(logits / T), "
-           f"T = {temp:g}; {ctx.block['bins']} bins over [1/{classes}, 1].")
+           f"T = {temp:g}; {ctx.block['bins']} bins over the observed range [{lo:.3f}, {hi:.3f}] (of [1/{classes}, 1]).")
     report.write(out, df, report.note(TITLE, ctx.scale, PAPER, run, cells, measured, verdict, time.time() - t0))

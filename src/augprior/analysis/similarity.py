@@ -66,7 +66,8 @@ def plot(meta, out_png, title) -> None:
 
     mats, keys = meta["mats"], meta["keys"]
     kernels = sorted({k for _, k in mats}, key=["linear", "rbf"].index)
-    fig, axes = plt.subplots(len(kernels), 2, figsize=(10, 4.6 * len(kernels)), squeeze=False)
+    fig, axes = plt.subplots(len(kernels), 2, figsize=(10, 4.6 * len(kernels)), squeeze=False,
+                             constrained_layout=True)
     for r, k in enumerate(kernels):
         for c, (p, i) in enumerate(((I.ONE_IMAGE, 1), (I.FULL_DATA, 2))):
             ax = axes[r, c]

@@ -3,7 +3,7 @@ the one-image student, on training patches and on test images (Section 4)."""
 
 from pydantic import Field
 
-from ..analysis import inputs, confidence
+from ..analysis import confidence, inputs
 from . import EXPERIMENTS, Block
 
 
@@ -14,7 +14,7 @@ class Fig3Params(Block):
     patches: int | None = Field(5000, ge=1, description="training patches scored (a fixed sample; null: all)")
     test_images: int | None = Field(5000, ge=1, description="test images scored (a fixed sample; null: all)")
     temperature: float | None = Field(None, gt=0, description="softmax temperature (null: the distillation temperature)")
-    bins: int = Field(40, ge=5, description="histogram bins over [1/classes, 1]")
+    bins: int = Field(40, ge=5, description="histogram bins over the observed range of the scores")
 
 
 @EXPERIMENTS.register("fig3", kind="figure", params=Fig3Params, analysis=confidence.analysis, title=confidence.TITLE)

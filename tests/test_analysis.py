@@ -1,0 +1,111 @@
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+import torch
+
+from augprior import config, experiments, jobs
+from augprior.analysis import features, inputs
+from augprior.checkpoint import save_model
+from augprior.datasets import ImageDataset
+from augprior.experiments import ANALYSES, EXPERIMENTS
+from augprior.models import build_model
+
+
+def _params(repo):
+    return config.load(repo / "params.yaml", {"scale": "ci", "data.download": True})
+
+
+def test_analyses_read_the_tables_jobs_and_add_no_training(repo):
+    params = _params(repo)
+    plan = experiments.plan(params)
+    tables = experiments.collect({n: c for n, c in plan.items() if n not in ANALYSES})
+    assert {"fig3", "fig15", "fig18"} <= set(ANALYSES)
+    for name in ANALYSES:
+        roles = inputs.by_role(plan[name])
+        assert {inputs.TEACHER, inputs.ONE_IMAGE, inputs.PATCHES} <= set(roles)
+        for cell in plan[name]:
+            assert cell.jobs and all(j.id in tables[j.kind] for j in cell.jobs), (name, cell.part)
+    table1 = {c.setting: c.jobs[0] for c in experiments.cells("table1", params) if c.dataset == "cifar10_jpeg"}
+    fig15 = inputs.by_role(plan["fig15"])
+    assert fig15[inputs.ONE_IMAGE].jobs[0].id == table1["1 image (Animals) + augmentations"].id
+    assert fig15[inputs.FULL_DATA].jobs[0].id == table1["CIFAR-10 train"].id
+    assert fig15[inputs.TEACHER].jobs[0].id == jobs.teacher_job(params, "cifar10_jpeg", "wrn16_1").id
+
+
+@pytest.mark.parametrize("arch,expected", [("wrn16_1", ["conv"] + [f"blocks.{i}" for i in range(6)]),
+                                           ("resnet8", ["conv"] + [f"blocks.{i}" for i in range(3)])])
+def test_default_layers_are_the_blocks(arch, expected):
+    assert features.default_layers(build_model(arch, 10, 3)) == expected
+
+
+def test_extract_matches_the_forward_pass(one_thread):
+    torch.manual_seed(0)
+    model = build_model("resnet8", 10, 3).eval()
+    images = torch.randint(0, 256, (37, 3, 32, 32), dtype=torch.uint8)
+    mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+    out = features.extract(model, images, mean, std, device=torch.device("cpu"), layers=["blocks.1"], batch_size=16)
+    x = features.prepare(images, mean, std, torch.device("cpu"))
+    with torch.no_grad():
+        assert torch.allclose(out.logits, model(x), atol=1e-5)
+        assert torch.allclose(out.penultimate, model.forward_features(x), atol=1e-5)
+    assert out.layers["blocks.1"].shape == (37, 32 * 16 * 16) and out.labels is None
+    big = features.extract(model, torch.randint(0, 256, (5, 3, 48, 48), dtype=torch.uint8), mean, std,
+                           device=torch.device("cpu"), side=32, layers=["conv"], reduce="mean")
+    assert big.logits.shape == (5, 10) and big.layers["conv"].shape == (5, 16)
+    assert not model.conv._forward_hooks  # hooks are removed afterwards
+
+
+def _fake_runs(params, root, cells):
+    """Tiny models and patches at the job paths the analysis reads; a small synthetic test set."""
+    torch.manual_seed(0)
+    for cell in cells:
+        for job in cell.jobs:
+            if job.kind == "patches":
+                path = root / jobs.job_path(job)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(b"")
+            else:
+                name = "model.pt" if job.kind == "teacher" else "student.pt"
+                path = root / jobs.job_path(job, name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                save_model(path, build_model("resnet8", 10, 3), arch="resnet8", num_classes=10, in_chans=3)
+
+
+@pytest.fixture
+def fake_data(monkeypatch):
+    g = torch.Generator().manual_seed(1)
+    test = ImageDataset("cifar10_jpeg", "test", torch.randint(0, 256, (120, 3, 32, 32), dtype=torch.uint8, generator=g),
+                        torch.arange(120) % 10, [f"c{i}" for i in range(10)])
+    monkeypatch.setattr(inputs, "test_set", lambda dataset, rt, n: test.subset(n) if n else test)
+    monkeypatch.setattr(inputs, "patch_sample", lambda job, n, root=".", seed=0: torch.randint(
+        0, 256, (n or 90, 3, 40, 40), dtype=torch.uint8, generator=torch.Generator().manual_seed(2)))
+
+
+@pytest.mark.parametrize("name,columns", [("fig3", ["set", "model", "bin_lo", "bin_hi", "count", "stat", "value"]),
+                                          ("fig15", ["pair", "kernel", "teacher_layer", "student_layer", "cka"]),
+                                          ("fig18", ["class", "teacher_top1_share_pct", "student_acc", "teacher_acc",
+                                                     "relative_acc", "n_test"])])
+def test_analysis_writes_figure_numbers_and_a_verdict(repo, tmp_path, fake_data, one_thread, name, columns):
+    params = config.load(repo / "params.yaml", {"scale": "ci", "data.download": True, "device": "cpu",
+                                                 f"{name}.test_images": 100, "fig15.batch_size": 50})
+    ctx = experiments.context(params, name)
+    cells = EXPERIMENTS.get(name).cells(ctx)
+    out = SimpleNamespace(**{k: str(tmp_path / f"out/{name}.{k}") for k in ("png", "csv", "md")})
+    EXPERIMENTS.get(name).analysis(cells, ctx, out, root=tmp_path)  # nothing trained yet
+    note = Path(out.md).read_text()
+    assert "Not computed here" in note and "missing" in note
+    _fake_runs(params, tmp_path, cells)
+    EXPERIMENTS.get(name).analysis(cells, ctx, out, root=tmp_path)
+    df = pd.read_csv(out.csv)
+    assert list(df.columns) == columns and len(df) > 0
+    md = Path(out.md).read_text()
+    assert "## What the paper shows" in md and "## Does the paper's claim hold here?" in md
+    assert "results/ci/" in md and (tmp_path / f"out/{name}.png").stat().st_size > 1000
+    if name == "fig15":
+        same = df[(df.teacher_layer == df.student_layer) & (df.kernel == "linear")]
+        assert same.cka.between(-1e-9, 1 + 1e-9).all() and len(same) == 2 * 6  # 2 pairs x (conv, 3 blocks, penultimate, logits)
+    if name == "fig18":
+        assert df["class"].str.startswith("pearson_r").sum() == 2
+        assert df.teacher_top1_share_pct.dropna().sum() == pytest.approx(100, abs=0.01)
