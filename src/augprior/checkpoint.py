@@ -45,8 +45,13 @@ def _torch_load(path: Path, what: str, expected: str, weights_only: bool) -> Any
     except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile,
             AttributeError, ImportError, KeyError, IndexError, TypeError, UnicodeDecodeError) as err:
         size = path.stat().st_size
-        raise CheckpointError(f"{path}: cannot read the {what} ({type(err).__name__}: {_one_line(err)}; "
-                              f"{size} bytes, damaged or truncated?); expected {expected}") from None
+        with open(path, "rb") as f:
+            head = f.read(16)
+        if not head.startswith((b"PK\x03\x04", b"\x80")):  # neither torch's zip format nor a legacy pickle
+            why = f"not a torch file: {size} bytes starting with {head!r}"
+        else:
+            why = f"{type(err).__name__}: {_one_line(err)}; {size} bytes, damaged or truncated?"
+        raise CheckpointError(f"{path}: cannot read the {what} ({why}); expected {expected}") from None
 
 
 def save_model(path: str | os.PathLike, model: torch.nn.Module, *, arch: str, num_classes: int,
