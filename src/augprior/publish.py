@@ -111,9 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--scale", action="append", help="only this scale (repeatable; default: every published)")
     args = ap.parse_args(argv)
     if args.cmd == "export":
-        export(args.scale, dvc_add=not args.no_dvc)
-    else:
-        restore(scales=args.scale)
+        return 0 if export(args.scale, dvc_add=not args.no_dvc) else 1  # nothing finished: nothing to share
+    restore(scales=args.scale)
     return 0
 
 
