@@ -67,13 +67,15 @@ BAD_TEACHER_OPTIONS = [
     (["--arch", "no_such_net"], "--arch"),
     (["--batch-size", "0"], "--batch-size"),
     (["--lr", "-0.1"], "--lr"),
+    (["--lr", "inf"], "--lr"),
+    (["--lr", "nan"], "--lr"),
     (["--momentum", "-1"], "--momentum"),
     (["--label-smoothing", "2"], "--label-smoothing"),
     (["--weight-decay", "-1"], "--weight-decay"),
 ]
 
 
-@pytest.mark.parametrize("argv,option", BAD_TEACHER_OPTIONS, ids=[a[1] for a in BAD_TEACHER_OPTIONS])
+@pytest.mark.parametrize("argv,option", BAD_TEACHER_OPTIONS, ids=[" ".join(a[0]) for a in BAD_TEACHER_OPTIONS])
 def test_bad_teacher_option_is_a_one_line_error_naming_it(tmp_path, capsys, argv, option):
     with pytest.raises(SystemExit) as exc:
         cli.main(["train-teacher", "--params", str(REPO / "params.yaml"), "--out", str(tmp_path / "t"), *argv])

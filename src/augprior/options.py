@@ -64,7 +64,7 @@ class Options(BaseModel):
     """Base of the option models: unknown keys are errors; `OMIT_WHEN_DEFAULT` fields stay out of the
     dump while at their default (optional keys added after job ids were fixed: ids do not change)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # --lr inf is refused like --lr -1
     OMIT_WHEN_DEFAULT: ClassVar[tuple[str, ...]] = ()
 
     @model_serializer(mode="wrap")
