@@ -95,7 +95,8 @@ def _dry_run(cwd):
 @pytest.mark.slow
 def test_published_models_pull_into_a_fresh_clone_that_retrains_nothing(repo, tmp_path):
     """Fake finished jobs (no training) -> publish -> dvc push -> fresh clone -> dvc pull -> restore ->
-    Snakemake's dry run plans only the table; then a `dvc exp run` that fails validation keeps the table."""
+    Snakemake's dry run plans only the table; restore never replaces or adds to a job folder Snakemake has;
+    then a `dvc exp run` that fails validation keeps the table (persist: true, issue 10 item 2)."""
     a, remote = tmp_path / "a", tmp_path / "remote"
     a.mkdir()
     for path in ("Snakefile", "params.yaml", "dvc.yaml", ".dvcignore", ".gitignore", "pyproject.toml"):
@@ -133,6 +134,10 @@ def test_published_models_pull_into_a_fresh_clone_that_retrains_nothing(repo, tm
     teacher = b / jobs.job_path(next(iter(closure["teacher"].values())))
     teacher.write_text("{}")
     assert publish.restore(b) == 0 and teacher.read_text() == "{}"
+    partial = b / jobs.job_dir(next(iter(closure["distill"].values())))  # a run Snakemake started (resumable)
+    shutil.rmtree(partial)
+    fileio.write_bytes(partial / "state.pt", b"state")
+    assert publish.restore(b) == 0 and [p.name for p in partial.iterdir()] == ["state.pt"]
 
     # persist: a dvc exp run whose params fail validation keeps the table it was asked to rebuild
     fileio.write_text(a / "paper_tables/table3.csv", "kept\n")

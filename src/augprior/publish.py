@@ -8,9 +8,9 @@
 Snakemake owns results/ (DVC ignores it, .dvcignore); DVC owns models/<scale>/, a copy of every finished
 job's rule outputs (teacher model.pt + metrics.json, patch and synthetic sets, students), in the same
 <kind>/<job id>/ layout. `restore` copies a published job back into results/<scale>/ only where results/
-lacks it (it never replaces a file), with modification times after the rule scripts' and the sources' (patches, synthetic
-sets, teachers) before the students', so Snakemake sees every restored job as up to date. Every DVC stage runs
-`restore` before Snakemake, so `dvc pull && dvc repro` retrains nothing either.
+has no folder for it (it never replaces or adds to what Snakemake started), stamped after the rule scripts
+and sources (patches, synthetic sets, teachers) before students, so Snakemake sees every restored job as
+up to date. Every DVC stage runs `restore` before Snakemake, so `dvc pull && dvc repro` retrains nothing.
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ def restore(repo: Path = Path("."), scales: list[str] | None = None) -> int:
             continue
         for kind, job in finished_jobs(scale_dir):
             dst_dir = repo / RESULTS / scale_dir.name / job
-            if any((dst_dir / name).exists() for name in FILES[kind]):
-                continue  # Snakemake's (finished, running or partial): never touched
+            if dst_dir.exists():
+                continue  # Snakemake's (finished, running, or partial with its state.pt): never touched
             stamp = base + 2 * LEVEL[kind]
             for i, name in enumerate(FILES[kind]):
                 _copy(scale_dir / job / name, dst_dir / name)
