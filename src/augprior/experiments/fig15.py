@@ -4,13 +4,11 @@ beside it, the teacher and the full-data student) on the test set; linear and RB
 from pydantic import Field
 
 from ..analysis import inputs, similarity
-from . import EXPERIMENTS, Block
+from . import EXPERIMENTS
+from ._analysis import AnalysisBlock
 
 
-class Fig15Params(Block):
-    dataset: str = Field("cifar10_jpeg", description="target dataset (its test set)")
-    table: str = Field("table1", description="the table whose jobs are analysed (its teacher and students)")
-    one_image: str = Field("1 image (Animals) + augmentations", description="that table's one-image student row")
+class Fig15Params(AnalysisBlock):
     full_data: str = Field("CIFAR-10 train", description="that table's full-data student row")
     test_images: int | None = Field(10000, ge=4, description="test images used (a fixed sample; null: all)")
     batch_size: int = Field(500, ge=4, description="minibatch size of the minibatch CKA (Nguyen et al. 2021)")

@@ -4,13 +4,11 @@ often the class is the teacher's top-1 prediction on the patch set (Appendix B.1
 from pydantic import Field
 
 from ..analysis import inputs, per_class
-from . import EXPERIMENTS, Block
+from . import EXPERIMENTS
+from ._analysis import AnalysisBlock
 
 
-class Fig18Params(Block):
-    dataset: str = Field("cifar10_jpeg", description="target dataset (CIFAR-10 here; CIFAR-100 at paper scale)")
-    table: str = Field("table1", description="the table whose jobs are analysed (its teacher and one-image student)")
-    one_image: str = Field("1 image (Animals) + augmentations", description="that table's one-image student row")
+class Fig18Params(AnalysisBlock):
     test_images: int | None = Field(None, ge=1, description="test images used (a fixed sample; null: all)")
     patches: int | None = Field(None, ge=1, description="patches the teacher labels (a fixed sample; null: all, one epoch)")
     worst: int = Field(10, ge=1, description="how many of the worst classes (student minus teacher) the note lists")

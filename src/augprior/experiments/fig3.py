@@ -4,13 +4,11 @@ the one-image student, on training patches and on test images (Section 4)."""
 from pydantic import Field
 
 from ..analysis import confidence, inputs
-from . import EXPERIMENTS, Block
+from . import EXPERIMENTS
+from ._analysis import AnalysisBlock
 
 
-class Fig3Params(Block):
-    dataset: str = Field("cifar10_jpeg", description="target dataset (its test set)")
-    table: str = Field("table1", description="the table whose jobs are analysed (its teacher and one-image student)")
-    one_image: str = Field("1 image (Animals) + augmentations", description="that table's one-image student row")
+class Fig3Params(AnalysisBlock):
     patches: int | None = Field(5000, ge=1, description="training patches scored (a fixed sample; null: all)")
     test_images: int | None = Field(5000, ge=1, description="test images scored (a fixed sample; null: all)")
     temperature: float | None = Field(None, gt=0, description="softmax temperature (null: the distillation temperature)")
