@@ -12,7 +12,7 @@ import pytest
 import yaml
 from test_workflow import _job_counts
 
-from augprior import config, experiments, fileio, jobs, publish, tables, tracked
+from augprior import config, experiments, fileio, jobs, publish, tracked
 from augprior.experiments import FIGURES, TABLES
 from augprior.experiments.__main__ import _kinds, dvc_yaml
 
@@ -51,8 +51,7 @@ def test_metrics_and_curves_of_a_table(repo, tmp_path):
     for k, cell in enumerate(computed):
         for seed, job in enumerate(cell.jobs):
             _fake_run(tmp_path / jobs.job_path(job), 50.0 + k + 2 * seed)
-    df = tables.build_rows(cells, tmp_path)
-    tracked.write("table3", df, cells, tmp_path / "m.json", tmp_path / "c.json", root=tmp_path)
+    tracked.write("table3", cells, tmp_path / "m.json", tmp_path / "c.json", root=tmp_path)
     summary = fileio.read_json(tmp_path / "m.json")
     key0 = tracked.cell_key(cells[0].part, cells[0].setting)
     assert summary["scale"] == "ci" and key0 == f"{cells[0].part}/{cells[0].setting}"
@@ -64,10 +63,11 @@ def test_metrics_and_curves_of_a_table(repo, tmp_path):
                                                                    f"{cells[1].part}/{cells[1].setting}/seed0",
                                                                    f"{cells[1].part}/{cells[1].setting}/seed1"}
     assert sum("test_top1" in r for r in curve) == 4
-    # every cell key of every table is unique (dvc exp show columns)
+    # every table's cells get distinct keys (dvc exp show columns), dataset-qualified only where needed
     for name in TABLES + FIGURES:
-        df = tables.build_rows(_cells(repo, name), tmp_path)
-        assert len(set(tracked.summary(df, [], tmp_path)["cells"])) <= len(df)
+        keys = tracked.cell_keys(_cells(repo, name))
+        assert len(set(keys)) == len(keys) and not any("#" in k for k in keys), name
+    assert "distillation data/CIFAR-10 train/cifar100" in tracked.cell_keys(_cells(repo, "table1"))
 
 
 def _run(cmd, cwd, timeout=240):

@@ -3,6 +3,7 @@
 writes the CSV (workflow/scripts/table.py, figure.py), atomically.
 
     paper_tables/metrics/<name>.json   {"scale", "cells": {"<part>/<setting>": top-1}, "teacher": {<id>: top-1}}
+                                       (<part>/<setting>/<dataset> where a table repeats a setting per dataset)
     paper_tables/curves/<name>.json    [{"run", "epoch", "step", "train_loss", "test_top1"?}, ...]
 
 Only computed cells appear under "cells" (the CSV keeps the reasons of the others); a cell with n replicates
@@ -20,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import fileio
+from . import fileio, tables
 from .cells import Cell
 from .jobs import OUTPUTS, job_dir
 
@@ -40,9 +41,16 @@ def cell_key(part: Any, setting: Any) -> str:
     return f"{part}/{setting}" if part else setting
 
 
-def _unique(key: str, seen: dict[str, int]) -> str:
-    seen[key] = seen.get(key, 0) + 1
-    return key if seen[key] == 1 else f"{key}#{seen[key]}"
+def cell_keys(cells: list[Cell]) -> list[str]:
+    """One key per cell: part/setting, then /dataset where a table repeats a setting per dataset, then #n."""
+    keys = [cell_key(c.part, c.setting) for c in cells]
+    keys = [f"{k}/{c.dataset}" if keys.count(k) > 1 else k for k, c in zip(keys, cells)]
+    seen: dict[str, int] = {}
+    out = []
+    for k in keys:
+        seen[k] = seen.get(k, 0) + 1
+        out.append(k if keys.count(k) == 1 else f"{k}#{seen[k]}")
+    return out
 
 
 def _finished(cell: Cell, root: str | Path) -> Iterable[tuple[int, dict[str, Any]]]:
@@ -52,14 +60,14 @@ def _finished(cell: Cell, root: str | Path) -> Iterable[tuple[int, dict[str, Any
             yield i, fileio.read_json(path)
 
 
-def summary(df: pd.DataFrame, cells: list[Cell], root: str | Path = ".") -> dict[str, Any]:
-    """Every computed cell's value keyed by part/setting, plus the teachers' accuracies."""
+def summary(cells: list[Cell], root: str | Path = ".") -> dict[str, Any]:
+    """Every computed cell's value (as in the table: the replicates' mean) keyed by part/setting
+    (`cell_keys`), plus the teachers' accuracies."""
+    df = tables.build_rows(cells, root)  # one row per cell, in order
     values: dict[str, float] = {}
-    seen: dict[str, int] = {}
-    for row in df.itertuples(index=False):
-        key = _unique(cell_key(row.part, row.setting), seen)
-        if row.reproduced is not None and not pd.isna(row.reproduced):
-            values[key] = float(row.reproduced)
+    for key, value in zip(cell_keys(cells), df["reproduced"]):
+        if value is not None and not pd.isna(value):
+            values[key] = float(value)
     teachers: dict[str, float] = {}
     for cell in cells:
         for i, metrics in _finished(cell, root):
@@ -73,9 +81,7 @@ def summary(df: pd.DataFrame, cells: list[Cell], root: str | Path = ".") -> dict
 def curves(cells: list[Cell], root: str | Path = ".") -> list[dict[str, Any]]:
     """One record per curve point of every finished run: run = cell key (/seed<k> for replicates)."""
     records: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for cell in cells:
-        key = _unique(cell_key(cell.part, cell.setting), seen)
+    for cell, key in zip(cells, cell_keys(cells)):
         for i, metrics in _finished(cell, root):
             run = key if len(cell.jobs) == 1 else f"{key}/seed{cell.jobs[i].spec.get('seed', i)}"
             for point in metrics.get("curve") or []:
@@ -88,8 +94,8 @@ def curves(cells: list[Cell], root: str | Path = ".") -> list[dict[str, Any]]:
     return records
 
 
-def write(name: str, df: pd.DataFrame, cells: list[Cell], metrics_out: str | Path | None = None,
+def write(name: str, cells: list[Cell], metrics_out: str | Path | None = None,
           curves_out: str | Path | None = None, root: str | Path = ".") -> None:
     """Write the metrics and curves files of table or figure `name` (each atomically)."""
-    fileio.write_json(metrics_out or metrics_path(name), summary(df, cells, root))
+    fileio.write_json(metrics_out or metrics_path(name), summary(cells, root))
     fileio.write_json(curves_out or curves_path(name), curves(cells, root))

@@ -9,4 +9,4 @@ with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
     df = figure.plot(tables.build_rows(cells), cells, snakemake.output.png, figure.title,  # noqa: F821
                      snakemake.params.mirror)  # noqa: F821
     tables.write_table(df, snakemake.output.csv, figure.title, snakemake.config["scale"])  # noqa: F821
-    tracked.write(snakemake.wildcards.name, df, cells, snakemake.output.metrics, snakemake.output.curves)  # noqa: F821
+    tracked.write(snakemake.wildcards.name, cells, snakemake.output.metrics, snakemake.output.curves)  # noqa: F821

@@ -7,4 +7,4 @@ with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
     name = snakemake.wildcards.name  # noqa: F821
     df = tables.build_rows(snakemake.params.cells)  # noqa: F821
     tables.write_table(df, snakemake.output.csv, EXPERIMENTS.get(name).title, snakemake.config["scale"])  # noqa: F821
-    tracked.write(name, df, snakemake.params.cells, snakemake.output.metrics, snakemake.output.curves)  # noqa: F821
+    tracked.write(name, snakemake.params.cells, snakemake.output.metrics, snakemake.output.curves)  # noqa: F821
