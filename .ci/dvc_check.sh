@@ -14,7 +14,7 @@ export PATH="$PWD/.venv/bin:$PATH" DVC_NO_ANALYTICS=1 TQDM_DISABLE=1 GIT_AUTHOR_
   GIT_AUTHOR_EMAIL=ci@localhost GIT_COMMITTER_NAME=ci GIT_COMMITTER_EMAIL=ci@localhost
 work=$(mktemp -d /tmp/augprior-dvc.XXXXXX)
 cp params.yaml "$work/params.yaml"
-trap 'cp "$work/params.yaml" params.yaml; rm -rf "$work"' EXIT
+trap 'cp "$work/params.yaml" "$root/params.yaml"; rm -rf "$work"' EXIT
 TRAINING="rule \(train_teacher\|distill\|zeroskd\|make_patches\|make_synthetic\):"
 no_training() { if grep -q "$TRAINING" "$1"; then echo "FAIL: $2 ran training jobs:"; grep "$TRAINING" "$1"; exit 1; fi; }
 
