@@ -21,7 +21,7 @@ def test_analyses_read_the_tables_jobs_and_add_no_training(repo):
     params = _params(repo)
     plan = experiments.plan(params)
     tables = experiments.collect({n: c for n, c in plan.items() if n not in ANALYSES})
-    assert {"fig3", "fig5", "fig15", "fig18"} <= set(ANALYSES)
+    assert {"fig3", "fig5", "fig9", "fig15", "fig18"} <= set(ANALYSES)
     for name in ANALYSES:
         roles = inputs.by_role(plan[name])
         assert {inputs.TEACHER, inputs.ONE_IMAGE, inputs.PATCHES} <= set(roles)
@@ -83,15 +83,16 @@ def fake_data(monkeypatch):
         0, 256, (n or 90, 3, 40, 40), dtype=torch.uint8, generator=torch.Generator().manual_seed(2)))
 
 
-@pytest.mark.parametrize("name,columns", [("fig5", ["embedding", "set", "index", "label", "x", "y"]),
+@pytest.mark.parametrize("name,columns", [("fig9", ["patch", "rank", "class", "prob"]),
+                                          ("fig5", ["embedding", "set", "index", "label", "x", "y"]),
                                           ("fig3", ["set", "model", "bin_lo", "bin_hi", "count", "stat", "value"]),
                                           ("fig15", ["pair", "kernel", "teacher_layer", "student_layer", "cka"]),
                                           ("fig18", ["class", "teacher_top1_share_pct", "student_acc", "teacher_acc",
                                                      "relative_acc", "n_test"])])
 def test_analysis_writes_figure_numbers_and_a_verdict(repo, tmp_path, fake_data, one_thread, name, columns):
-    params = config.load(repo / "params.yaml", {"scale": "ci", "data.download": True, "device": "cpu",
-                                                 f"{name}.test_images": 100, "fig15.batch_size": 50,
-                                                 "fig5.patches": 60, "fig5.iterations": 50})
+    small = {f"{name}.test_images": 100} if "test_images" in EXPERIMENTS.get(name).params.model_fields else {}
+    params = config.load(repo / "params.yaml", {"scale": "ci", "data.download": True, "device": "cpu", **small,
+                                                 "fig15.batch_size": 50, "fig5.patches": 60, "fig5.iterations": 50})
     ctx = experiments.context(params, name)
     cells = EXPERIMENTS.get(name).cells(ctx)
     out = SimpleNamespace(**{k: str(tmp_path / f"out/{name}.{k}") for k in ("png", "csv", "md")})
@@ -127,3 +128,13 @@ def test_knn_accuracy_of_separated_clusters():
     x = rng.normal(size=(60, 2)) * 0.1 + 10 * y[:, None]
     assert knn_accuracy(x, y, 5) == 100.0
     assert 10 < knn_accuracy(rng.normal(size=(60, 2)), y, 5) < 60  # no structure: about chance
+
+
+def test_top5_probabilities_are_the_largest_tempered_softmax_entries():
+    from augprior.analysis.patch_predictions import top5
+
+    logits = torch.tensor([[0.0, 8.0, 16.0, 0.0, 0.0, 0.0, 0.0]])
+    p, idx = top5(logits, 8.0)
+    assert idx[0, :2].tolist() == [2, 1] and p.shape == (1, 5)
+    full = (logits.double() / 8).softmax(1)[0]
+    assert p[0, 0] == pytest.approx(float(full[2])) and float(p.sum()) < 1

@@ -3,13 +3,13 @@ and the one-image student on training patches and on test images (Section 4)."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 
 from . import inputs as I
+from . import report
 
+COLUMNS = ["set", "model", "bin_lo", "bin_hi", "count"]
 TITLE = "Figure 3: confidence (temperature-scaled max softmax) of teacher and one-image student"
 PAPER = ("Fig. 3 (Section 4, \"Output confidence scores\"): temperature-scaled softmax scores of the predicted "
          "classes for 5K patches and 5K CIFAR-10 test images. \"The student indeed learns to mimic the teacher's "
@@ -60,12 +60,9 @@ def plot(scores, edges, out_png, title, temp) -> None:
     save(fig, out_png)
 
 
-def analysis(cells, ctx, out, root=".") -> None:
-    from . import report
+@report.analysis(TITLE, PAPER, COLUMNS)
+def analysis(cells, ctx, out, root="."):
 
-    if report.unavailable(cells, ctx, out, TITLE, ["set", "model", "bin_lo", "bin_hi", "count"], root):
-        return
-    t0 = time.time()
     scores, temp, classes = compute(cells, ctx, root)
     lo, hi = min(x.min() for x in scores.values()), max(x.max() for x in scores.values())
     edges = np.linspace(lo, hi + 1e-9, ctx.block["bins"] + 1)  # the scores' range (1/classes .. 1 at most)
@@ -101,4 +98,4 @@ def analysis(cells, ctx, out, root=".") -> None:
     run = (f"{len(scores[('patches', I.TEACHER)])} training patches (resized to the test side when cut larger) and "
            f"{len(scores[('test', I.TEACHER)])} test images of {ctx.block['dataset']}; score = max softmax(logits / T), "
            f"T = {temp:g}; {ctx.block['bins']} bins over the observed range [{lo:.3f}, {hi:.3f}] (of [1/{classes}, 1]).")
-    report.write(out, df, report.note(TITLE, ctx.scale, PAPER, run, cells, measured, verdict, time.time() - t0))
+    return df, run, measured, verdict

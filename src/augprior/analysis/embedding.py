@@ -3,13 +3,12 @@ patches and test images embedded jointly (Fig. 5), and the test images alone col
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import torch
 
 from . import inputs as I
+from . import report
 
 TITLE = "Figures 5 and 14: t-SNE of the one-image student's penultimate features (patches and test images)"
 PAPER = ("Fig. 5 (Section 4, \"Feature space analysis\"): a t-SNE of the features of 5K training patches and 5K "
@@ -99,12 +98,10 @@ def plot(r, out_png, title, thumbs: int, seed: int) -> None:
     save(fig, out_png)
 
 
-def analysis(cells, ctx, out, root=".") -> None:
-    from . import report
+@report.analysis(TITLE, PAPER, COLUMNS)
+def analysis(cells, ctx, out, root="."):
 
-    if report.unavailable(cells, ctx, out, TITLE, COLUMNS, root):
-        return
-    t0, t = time.time(), ctx.block
+    t = ctx.block
     r = compute(cells, ctx, root)
     plot(r, out.png, TITLE, t["thumbnails"], ctx.seed)
     n_p, n_t = r["n_p"], len(r["labels"])
@@ -144,4 +141,4 @@ def analysis(cells, ctx, out, root=".") -> None:
            f"{t['dataset']}; openTSNE (perplexity {t['perplexity']}, {t['iterations']} iterations after the early "
            f"exaggeration, seed {ctx.seed}) of both sets jointly and of the "
            "test images alone; patches coloured by the student's predicted class, test images by their true class.")
-    report.write(out, df, report.note(TITLE, ctx.scale, PAPER, run, cells, measured, verdict, time.time() - t0))
+    return df, run, measured, verdict

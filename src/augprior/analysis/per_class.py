@@ -3,12 +3,11 @@ relative to its teacher, against the class's share of the teacher's top-1 on the
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 
 from . import inputs as I
+from . import report
 
 TITLE = "Figures 18 and 19: per-class accuracy vs how often the class is the teacher's top-1 on the patches"
 PAPER = ("Appendix B.13, Figs. 18 and 19 (ImageNet, R18 -> R50): the student's per-class validation accuracy, "
@@ -76,12 +75,9 @@ def plot(df, stats, out_png, title) -> None:
     save(fig, out_png)
 
 
-def analysis(cells, ctx, out, root=".") -> None:
-    from . import report
+@report.analysis(TITLE, PAPER, COLUMNS)
+def analysis(cells, ctx, out, root="."):
 
-    if report.unavailable(cells, ctx, out, TITLE, COLUMNS, root):
-        return
-    t0 = time.time()
     df = compute(cells, ctx, root)
     stats = {col: _pearson(df.teacher_top1_share_pct, df[col]) for col in ("student_acc", "relative_acc")}
     plot(df, stats, out.png, TITLE)
@@ -112,4 +108,4 @@ def analysis(cells, ctx, out, root=".") -> None:
     verdict += (" With CIFAR-10's 10 classes the test has little power; the paper's claim is for ImageNet's 1000." if len(df) < 30 else "")
     run = (f"The teacher labels {n_patches} patches (top-1 counts per class); teacher and one-image student are "
            f"evaluated on {n_test} test images of {ctx.block['dataset']}; one point per class.")
-    report.write(out, out_df, report.note(TITLE, ctx.scale, PAPER, run, cells, measured, verdict, time.time() - t0))
+    return out_df, run, measured, verdict

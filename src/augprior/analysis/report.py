@@ -3,6 +3,9 @@ paper shows, what was run at which scale, and whether the measured numbers suppo
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -61,3 +64,19 @@ def empty_figure(png: str, title: str, reasons: list[str]) -> None:
     ax.axis("off")
     ax.text(0.0, 0.5, "not computed:\n" + "\n".join(reasons), fontsize=7, va="center", wrap=True)
     save(fig, png)
+
+
+def analysis(title: str, paper: str, columns: list[str]) -> Callable:
+    """Decorator of an analysis body `fn(cells, ctx, out, root) -> (df, run, measured, verdict)` (it saves the
+    PNG itself): the figure's `analysis(cells, ctx, out, root=".")`, which writes a placeholder when a run it
+    reads is missing, and otherwise the CSV and the note with the analysis time."""
+    def deco(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def run(cells: list[Cell], ctx: Any, out: Any, root: Any = ".") -> None:
+            if unavailable(cells, ctx, out, title, columns, root):
+                return
+            t0 = time.time()
+            df, what, measured, verdict = fn(cells, ctx, out, root)
+            write(out, df, note(title, ctx.scale, paper, what, cells, measured, verdict, time.time() - t0))
+        return run
+    return deco

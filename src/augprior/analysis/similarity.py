@@ -3,13 +3,13 @@ supervised teacher and the one-image student, and of the teacher and the full-da
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 
 from . import inputs as I
+from . import report
 
+COLUMNS = ["pair", "kernel", "teacher_layer", "student_layer", "cka"]
 TITLE = "Figure 15: CKA between the supervised teacher's layers and the distilled students' layers"
 PAPER = ("Fig. 15 (Appendix B.7): linear CKA (Kornblith et al. 2019) between all layers of a supervised model and "
          "of a student distilled from random patches of one image, on the CIFAR-10 test set (as in Nguyen et al. "
@@ -81,12 +81,9 @@ def plot(meta, out_png, title) -> None:
     save(fig, out_png)
 
 
-def analysis(cells, ctx, out, root=".") -> None:
-    from . import report
+@report.analysis(TITLE, PAPER, COLUMNS)
+def analysis(cells, ctx, out, root="."):
 
-    if report.unavailable(cells, ctx, out, TITLE, ["pair", "kernel", "teacher_layer", "student_layer", "cka"], root):
-        return
-    t0 = time.time()
     df, meta = compute(cells, ctx, root)
     plot(meta, out.png, TITLE)
     measured, summary = [], {}
@@ -108,4 +105,4 @@ def analysis(cells, ctx, out, root=".") -> None:
            f"penultimate features and the logits) against every layer of the students; kernels {ctx.block['kernels']} "
            f"(RBF bandwidth {ctx.block['rbf_threshold']} x the median pairwise distance of each minibatch). "
            "Feature maps are flattened, CKA is accumulated in float64 as the unbiased HSIC over minibatches.")
-    report.write(out, df, report.note(TITLE, ctx.scale, PAPER, run, cells, measured, verdict, time.time() - t0))
+    return df, run, measured, verdict

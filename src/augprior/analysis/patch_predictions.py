@@ -1,0 +1,81 @@
+"""The analysis behind Figure 9 (and Fig. 8's layout): random training patches, each with the teacher's
+temperature-scaled top-5 classes and probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import inputs as I
+from . import report
+
+TITLE = "Figure 9: random training patches with the teacher's temperature-scaled top-5 predictions"
+PAPER = ("Fig. 9 (Appendix B.4): temperature-scaled predictions of the WRN-40-4 CIFAR-10 teacher on random patches "
+         "of the Animals image (Fig. 8: the same for ImageNet and a ResNet-50 teacher, not run here). \"Only very few "
+         "training samples can be interpreted ..., while for most other patches, the teacher is being very "
+         "'creative'\"; the student learns from the whole teaching signal, not only the top-1.")
+COLUMNS = ["patch", "rank", "class", "prob"]
+
+
+def top5(logits: torch.Tensor, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(probabilities, class indices) of the 5 (or fewer) largest softmax(logits / T) entries per row."""
+    p = (logits.double() / temperature).softmax(1)
+    return p.topk(min(5, p.shape[1]), dim=1)
+
+
+def plot(images, probs, idx, classes, out_png, title, cols: int) -> None:
+    import matplotlib.pyplot as plt
+
+    from ..figures import save
+
+    n = len(images)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, 2 * cols, figsize=(3.2 * cols, 1.35 * rows), squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 1.4] * cols})
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        i, text = k // 2, k % 2
+        if i >= n:
+            continue
+        if not text:
+            ax.imshow(images[i].permute(1, 2, 0).numpy(), interpolation="nearest")
+        else:
+            ax.text(0, 0.5, "\n".join(f"{classes[c]}: {p:.2f}" for p, c in zip(probs[i].tolist(), idx[i].tolist())),
+                    fontsize=6.5, va="center", family="monospace")
+    fig.suptitle(title, fontsize=9)
+    save(fig, out_png)
+
+
+@report.analysis(TITLE, PAPER, COLUMNS)
+def analysis(cells, ctx, out, root="."):
+    from .features import extract
+
+    t = ctx.block
+    m = I.teacher_and_student(cells, ctx, 10, root)
+    temp = t["temperature"] or m.rt.temperature
+    patches = I.patch_sample(m.patches, None, root)
+    pick = torch.randperm(len(patches), generator=torch.Generator().manual_seed(ctx.seed))[:t["patches"]].sort().values
+    shown = patches[pick]
+    logits = extract(m.teacher, shown, *m.teacher_norm, device=m.rt.device, bf16=m.rt.bf16, side=m.side,
+                     desc="teacher on patches").logits
+    probs, idx = top5(logits, temp)
+    classes = list(m.test.classes)
+    plot(shown, probs, idx, classes, out.png, f"{TITLE} (T = {temp:g})", t["columns"])
+    df = pd.DataFrame([{"patch": int(pick[i]), "rank": r + 1, "class": classes[int(idx[i, r])],
+                        "prob": round(float(probs[i, r]), 5)} for i in range(len(shown)) for r in range(idx.shape[1])],
+                      columns=COLUMNS)
+    p1, p5 = probs[:, 0].numpy(), probs.sum(1).numpy()
+    distinct = len(set(idx[:, 0].tolist()))
+    measured = [(f"{len(shown)} patches: the teacher's top-1 probability (T = {temp:g}) is {p1.mean():.3f} on average "
+                f"(range {p1.min():.3f}-{p1.max():.3f}; uniform: {1 / len(classes):.3f}); the top-5 hold {p5.mean():.3f} "
+                "of the probability mass"),
+                f"{distinct} distinct top-1 classes among them: "
+                + ", ".join(f"{classes[c]} x{k}" for c, k in zip(*np.unique(idx[:, 0].numpy(), return_counts=True)))]
+    verdict = ("A qualitative figure: look at the grid. The numbers show the teacher's temperature-scaled signal on "
+               f"these patches is soft (top-1 {p1.mean():.2f} on average, {1 - p5.mean():.2f} of the mass outside the "
+               f"top-5) and spread over {distinct} classes, i.e. it names CIFAR classes for patches that are not "
+               "objects of those classes, as the paper describes.")
+    run = (f"{len(shown)} patches drawn at random (seed {ctx.seed}) from the patch set; teacher logits / T, "
+           f"T = {temp:g} (the distillation temperature unless set), top-5 shown.")
+    return df, run, measured, verdict
