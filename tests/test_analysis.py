@@ -21,10 +21,10 @@ def test_analyses_read_the_tables_jobs_and_add_no_training(repo):
     params = _params(repo)
     plan = experiments.plan(params)
     tables = experiments.collect({n: c for n, c in plan.items() if n not in ANALYSES})
-    assert {"fig3", "fig5", "fig9", "fig15", "fig18"} <= set(ANALYSES)
+    assert {"fig3", "fig5", "fig9", "fig15", "fig16", "fig18"} <= set(ANALYSES)
     for name in ANALYSES:
         roles = inputs.by_role(plan[name])
-        assert {inputs.TEACHER, inputs.ONE_IMAGE, inputs.PATCHES} <= set(roles)
+        assert {inputs.TEACHER, inputs.ONE_IMAGE, inputs.PATCHES} <= set(roles) or name == "fig16"
         for cell in plan[name]:
             assert cell.jobs and all(j.id in tables[j.kind] for j in cell.jobs), (name, cell.part)
     table1 = {c.setting: c.jobs[0] for c in experiments.cells("table1", params) if c.dataset == "cifar10_jpeg"}
@@ -83,7 +83,8 @@ def fake_data(monkeypatch):
         0, 256, (n or 90, 3, 40, 40), dtype=torch.uint8, generator=torch.Generator().manual_seed(2)))
 
 
-@pytest.mark.parametrize("name,columns", [("fig9", ["patch", "rank", "class", "prob"]),
+@pytest.mark.parametrize("name,columns", [("fig16", ["set", "bin_lo", "bin_hi", "count", "stat", "value"]),
+                                          ("fig9", ["patch", "rank", "class", "prob"]),
                                           ("fig5", ["embedding", "set", "index", "label", "x", "y"]),
                                           ("fig3", ["set", "model", "bin_lo", "bin_hi", "count", "stat", "value"]),
                                           ("fig15", ["pair", "kernel", "teacher_layer", "student_layer", "cka"]),
@@ -92,7 +93,8 @@ def fake_data(monkeypatch):
 def test_analysis_writes_figure_numbers_and_a_verdict(repo, tmp_path, fake_data, one_thread, name, columns):
     small = {f"{name}.test_images": 100} if "test_images" in EXPERIMENTS.get(name).params.model_fields else {}
     params = config.load(repo / "params.yaml", {"scale": "ci", "data.download": True, "device": "cpu", **small,
-                                                 "fig15.batch_size": 50, "fig5.patches": 60, "fig5.iterations": 50})
+                                                 "fig15.batch_size": 50, "fig5.patches": 60, "fig5.iterations": 50,
+                                                 "fig16.patches": 50, "fig16.pairs": 500})
     ctx = experiments.context(params, name)
     cells = EXPERIMENTS.get(name).cells(ctx)
     out = SimpleNamespace(**{k: str(tmp_path / f"out/{name}.{k}") for k in ("png", "csv", "md")})

@@ -54,6 +54,18 @@ def role_cells(ctx: Context, table: str, dataset: str, one_image: str, full_data
     return out
 
 
+def patch_cells(ctx: Context, table: str, dataset: str, images: list[str]) -> list[Cell]:
+    """One cell per source image holding the patch set that `table`'s student of that image is distilled on."""
+    out = []
+    for image in images:
+        src = table_cell(ctx, table, image, dataset)
+        job = next((j for j in src.jobs[0].needs if j.kind == "patches"), None) if src.jobs else None
+        reason = src.reason or ("" if job else f"{table} {image!r} is not distilled from a patch set")
+        out.append(Cell(ctx.name, f"{PATCHES}: {image}", f"{table}: {image}", dataset, [job] if job else [],
+                        reason=reason, extra={"image": image}))
+    return out
+
+
 def block_cells(ctx: Context) -> list[Cell]:
     """The cells of an analysis figure whose params block names `table`, `dataset`, `one_image` (and
     optionally `full_data`): its `cells(ctx)`."""
