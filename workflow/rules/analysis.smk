@@ -11,14 +11,16 @@ rule analysis:
         png="paper_tables/{name}.png",
         csv="paper_tables/{name}.csv",
         md="paper_tables/{name}.md",
+    log:
+        jobs.log_path(SCALE, "figures", "{name}"),
     wildcard_constraints:
         name="|".join(ANALYSES),
+    conda:
+        "../envs/augprior.yaml"
     params:
         cells=lambda wc: CELLS[wc.name],
         block=lambda wc: experiments.context(PARAMS, wc.name).block,
         resolved=PARAMS,
-    log:
-        jobs.log_path(SCALE, "figures", "{name}"),
     script:
         "../scripts/analysis.py"
 
