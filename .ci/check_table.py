@@ -16,12 +16,18 @@ parser.add_argument("--scale", required=True)
 parser.add_argument("--min-teacher", type=float, default=40.0, help="teacher top-1 floor (chance = 10)")
 args = parser.parse_args()
 if args.all:
-    from augprior.experiments import EXPERIMENTS
+    from augprior.experiments import ANALYSES, EXPERIMENTS
 
     for name in EXPERIMENTS:
         target = Path(EXPERIMENTS.get(name).target)
         assert target.is_file() and target.stat().st_size > 0, f"missing {target}"
-        args.csv.append(str(target.with_suffix(".csv")))
+        if name in ANALYSES:  # analysis figures: their own CSV layout; the md must give a verdict
+            csv, md = target.with_suffix(".csv"), target.with_suffix(".md")
+            assert len(pd.read_csv(csv)) > 0, f"{csv}: empty"
+            assert "Does the paper's claim hold here?" in md.read_text(), f"{md}: no verdict on the paper's claim"
+            print(f"{target}: png, csv ({len(pd.read_csv(csv))} rows) and md with a verdict")
+        else:
+            args.csv.append(str(target.with_suffix(".csv")))
 if not args.csv:
     parser.error("name the CSVs to check, or pass --all")
 
@@ -30,7 +36,7 @@ teachers = set()
 for csv in args.csv:
     df = pd.read_csv(csv, keep_default_na=True)
     assert len(df) > 0, f"{csv}: empty table"
-    computed = df[~df.notes.fillna("").str.contains("not computed: ")]
+    computed = df[~df.notes.astype("string").fillna("").str.contains("not computed: ")]
     assert len(computed) > 0, f"{csv}: no row was computed"
     assert (computed.scale == args.scale).all(), f"{csv}: rows not at scale {args.scale}"
     bad = computed[computed.reproduced.isna() | (computed.reproduced < 0) | (computed.reproduced > 100)]
