@@ -4,13 +4,13 @@ writes the CSV (workflow/scripts/table.py, figure.py), atomically.
 
     paper_tables/metrics/<name>.json   {"scale", "cells": {"<part>/<setting>": top-1}, "teacher": {<id>: top-1}}
                                        (<part>/<setting>/<dataset> where a table repeats a setting per dataset)
-    paper_tables/curves/<name>.json    [{"run", "epoch", "step", "train_loss", "test_top1"?}, ...]
+    paper_tables/curves/<name>.json    [{"run", "epoch", "step", "train_loss", "test_top1"}, ...]
 
 Only computed cells appear under "cells" (the CSV keeps the reasons of the others); a cell with n replicates
 is their mean, as in the CSV. "teacher" is the test top-1 of every teacher the table's students learned
 from, as each student recorded it (keyed by the teacher's folder under results/<scale>/teacher/).
 A curve point's "epoch" is the epoch (teacher, distillation) or the iteration (ZeroSKD); "test_top1" is
-there only where the run evaluated.
+null where the run did not evaluate.
 """
 
 from __future__ import annotations
@@ -88,8 +88,10 @@ def curves(cells: list[Cell], root: str | Path = ".") -> list[dict[str, Any]]:
                 rec = {"run": run, "epoch": point.get("epoch", point.get("iteration")),
                        "step": point.get("step", point.get("iteration")),
                        "train_loss": point.get("train_loss", point.get("loss_s"))}
-                if point.get("test_top1") is not None:
-                    rec["test_top1"] = round(float(point["test_top1"]), 3)
+                # null, not absent, where the run did not evaluate: `dvc plots show` fails on a y field
+                # missing from some records ("argument of type 'NoneType' is not iterable")
+                top1 = point.get("test_top1")
+                rec["test_top1"] = None if top1 is None else round(float(top1), 3)
                 records.append(rec)
     return records
 
