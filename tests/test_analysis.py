@@ -140,3 +140,17 @@ def test_top5_probabilities_are_the_largest_tempered_softmax_entries():
     assert idx[0, :2].tolist() == [2, 1] and p.shape == (1, 5)
     full = (logits.double() / 8).softmax(1)[0]
     assert p[0, 0] == pytest.approx(float(full[2])) and float(p.sum()) < 1
+
+
+def test_a_table_block_without_the_figures_cell_leaves_the_plan_standing(repo):
+    """`dvc exp run -S table3.images=[noise, animals]` must not break planning of every target."""
+    from augprior import config, experiments
+
+    params = config.load(repo / "params.yaml", {"scale": "ci", "data.download": True,
+                                                "table3.images": ["noise", "animals"],
+                                                "table1.sources": {"CIFAR-10 train": "dataset:cifar10_jpeg"}})
+    plan = experiments.plan(params)
+    city = next(c for c in plan["fig16"] if c.extra.get("image") == "city")
+    assert not city.jobs and "city" in city.reason
+    assert all(not c.jobs and "table1" in c.reason for c in plan["fig15"])
+    assert any(c.jobs for c in plan["fig16"])

@@ -58,7 +58,12 @@ def patch_cells(ctx: Context, table: str, dataset: str, images: list[str]) -> li
     """One cell per source image holding the patch set that `table`'s student of that image is distilled on."""
     out = []
     for image in images:
-        src = table_cell(ctx, table, image, dataset)
+        try:
+            src = table_cell(ctx, table, image, dataset)
+        except ValueError as err:  # the table's block no longer has that image: this cell stays empty, the plan stands
+            out.append(Cell(ctx.name, f"{PATCHES}: {image}", f"{table}: {image}", dataset, [], reason=str(err),
+                            extra={"image": image}))
+            continue
         job = next((j for j in src.jobs[0].needs if j.kind == "patches"), None) if src.jobs else None
         reason = src.reason or ("" if job else f"{table} {image!r} is not distilled from a patch set")
         out.append(Cell(ctx.name, f"{PATCHES}: {image}", f"{table}: {image}", dataset, [job] if job else [],
@@ -70,7 +75,12 @@ def block_cells(ctx: Context) -> list[Cell]:
     """The cells of an analysis figure whose params block names `table`, `dataset`, `one_image` (and
     optionally `full_data`): its `cells(ctx)`."""
     t = ctx.block
-    return role_cells(ctx, t["table"], t["dataset"], t["one_image"], t.get("full_data"))
+    try:
+        return role_cells(ctx, t["table"], t["dataset"], t["one_image"], t.get("full_data"))
+    except ValueError as err:  # another table's block changed under the figure: empty cells, the plan stands
+        roles = [TEACHER, ONE_IMAGE, PATCHES] + ([FULL_DATA] if t.get("full_data") else [])
+        return [Cell(ctx.name, role, f"{t['table']}: {t['one_image']}", t["dataset"], [], reason=str(err),
+                     extra={"source_table": t["table"]}) for role in roles]
 
 
 def by_role(cells: list[Cell]) -> dict[str, Cell]:
