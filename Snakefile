@@ -16,6 +16,9 @@ from augprior.rule_helpers import RuleHelpers
 configfile: "params.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 # validates params.yaml (augprior.options.Params, every scale) before any job; values that differ from the
 # committed params.yaml (--configfile, --config, dvc exp run -S) beat the scale block (augprior.overrides)
 PARAMS = params_config.resolve(

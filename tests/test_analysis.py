@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -97,14 +98,19 @@ def test_analysis_writes_figure_numbers_and_a_verdict(repo, tmp_path, fake_data,
                                                  "fig16.patches": 50, "fig16.pairs": 500})
     ctx = experiments.context(params, name)
     cells = EXPERIMENTS.get(name).cells(ctx)
-    out = SimpleNamespace(**{k: str(tmp_path / f"out/{name}.{k}") for k in ("png", "csv", "md")})
+    out = SimpleNamespace(**{k: str(tmp_path / f"out/{name}.{k}") for k in ("png", "csv", "md")},
+                          metrics=str(tmp_path / f"out/metrics/{name}.json"))
     EXPERIMENTS.get(name).analysis(cells, ctx, out, root=tmp_path)  # nothing trained yet
     note = Path(out.md).read_text()
     assert "Not computed here" in note and "missing" in note
+    assert json.loads(Path(out.metrics).read_text())["summary"] == {}
     _fake_runs(params, tmp_path, cells)
     EXPERIMENTS.get(name).analysis(cells, ctx, out, root=tmp_path)
     df = pd.read_csv(out.csv)
     assert list(df.columns) == columns and len(df) > 0
+    metrics = json.loads(Path(out.metrics).read_text())  # DVC metrics: the figure's headline numbers
+    assert metrics["scale"] == "ci" and metrics["summary"] and metrics["seconds"] >= 0
+    assert all(v is None or isinstance(v, (int, float)) for v in metrics["summary"].values())
     md = Path(out.md).read_text()
     assert "## What the paper shows" in md and "## Does the paper's claim hold here?" in md
     assert "results/ci/" in md and (tmp_path / f"out/{name}.png").stat().st_size > 1000

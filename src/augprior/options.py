@@ -226,7 +226,7 @@ class AugmentOptions(Options):
 class DistillOptions(Options):
     """Knowledge distillation by function matching (augprior.distill; the official CIFAR recipe)."""
 
-    OMIT_WHEN_DEFAULT = ("allow_dataset_mismatch",)
+    OMIT_WHEN_DEFAULT = ("allow_dataset_mismatch", "image_size")
 
     student: Arch = Field("wrn16_4", description="student architecture")
     epochs: StrictInt = Field(1000, ge=1, description="epochs (one pass over the inputs each)")
@@ -256,6 +256,9 @@ class DistillOptions(Options):
     allow_dataset_mismatch: StrictBool = Field(
         False, description="evaluate a teacher on a dataset other than the one its model file records "
                            "(refused otherwise; recorded in metrics.json as dataset_mismatch and a deviation)")
+    image_size: Optional[StrictInt] = Field(
+        None, ge=8, description="side in pixels of imagefolder: images, distillation inputs and test set "
+                                "(null = the teacher's input size, recorded in its model file)")
 
     @model_validator(mode="after")
     def _loss_and_signal(self) -> "DistillOptions":
@@ -283,6 +286,7 @@ class ResourcesOptions(Options):
     teacher: RuleResources = Field(RuleResources(gpu=1, cpus=8, mem_mb=32000, runtime=2880), description="teacher training jobs")
     patches: RuleResources = Field(RuleResources(gpu=0, cpus=4, mem_mb=16000, runtime=240), description="patch and synthetic set jobs")
     distill: RuleResources = Field(RuleResources(gpu=1, cpus=8, mem_mb=32000, runtime=4320), description="distillation and ZeroSKD jobs")
+    analysis: RuleResources = Field(RuleResources(gpu=1, cpus=8, mem_mb=32000, runtime=240), description="analysis figures (feature extraction on the GPU, t-SNE on the CPUs)")
 
 
 # table/figure blocks while augprior.experiments has no registry of params models: loose mappings

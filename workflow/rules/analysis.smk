@@ -8,19 +8,28 @@ rule analysis:
     input:
         lambda wc: cell_outputs(wc.name),
     output:
-        png="paper_tables/{name}.png",
+        png=report(
+            "paper_tables/{name}.png",
+            caption="../report/figure.rst",
+            category=lambda wc: EXPERIMENTS.get(wc.name).category,
+        ),
         csv="paper_tables/{name}.csv",
         md="paper_tables/{name}.md",
+        metrics="paper_tables/metrics/{name}.json",  # DVC metrics (augprior.analysis.report)
     log:
         jobs.log_path(SCALE, "figures", "{name}"),
     wildcard_constraints:
         name="|".join(ANALYSES),
     conda:
         "../envs/augprior.yaml"
+    threads: rule_threads("analysis")
+    resources:
+        **rule_resources("analysis"),
     params:
         cells=lambda wc: CELLS[wc.name],
         block=lambda wc: experiments.context(PARAMS, wc.name).block,
         resolved=PARAMS,
+        title=lambda wc: EXPERIMENTS.get(wc.name).title,
     script:
         "../scripts/analysis.py"
 

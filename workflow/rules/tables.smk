@@ -3,7 +3,11 @@ rule table:
     input:
         lambda wc: cell_outputs(wc.name),
     output:
-        csv="paper_tables/{name}.csv",
+        csv=report(
+            "paper_tables/{name}.csv",
+            caption="../report/table.rst",
+            category=lambda wc: EXPERIMENTS.get(wc.name).category,
+        ),
         md="paper_tables/{name}.md",
         metrics="paper_tables/metrics/{name}.json",  # DVC metrics and plots (augprior.tracked)
         curves="paper_tables/curves/{name}.json",
@@ -15,6 +19,7 @@ rule table:
         "../envs/augprior.yaml"
     params:
         cells=lambda wc: CELLS[wc.name],
+        title=lambda wc: EXPERIMENTS.get(wc.name).title,
     script:
         "../scripts/table.py"
 
@@ -24,7 +29,11 @@ rule figure:
     input:
         lambda wc: cell_outputs(wc.name),
     output:
-        png="paper_tables/{name}.png",
+        png=report(
+            "paper_tables/{name}.png",
+            caption="../report/figure.rst",
+            category=lambda wc: EXPERIMENTS.get(wc.name).category,
+        ),
         csv="paper_tables/{name}.csv",
         md="paper_tables/{name}.md",
         metrics="paper_tables/metrics/{name}.json",
@@ -38,6 +47,7 @@ rule figure:
     params:
         cells=lambda wc: CELLS[wc.name],
         mirror=PARAMS["data"]["mirror"],
+        title=lambda wc: EXPERIMENTS.get(wc.name).title,
     script:
         "../scripts/figure.py"
 

@@ -98,4 +98,7 @@ def analysis(cells, ctx, out, root="."):
     run = (f"{len(scores[('patches', I.TEACHER)])} training patches (resized to the test side when cut larger) and "
            f"{len(scores[('test', I.TEACHER)])} test images of {ctx.block['dataset']}; score = max softmax(logits / T), "
            f"T = {temp:g}; {ctx.block['bins']} bins over the observed range [{lo:.3f}, {hi:.3f}] (of [1/{classes}, 1]).")
-    return df, run, measured, verdict
+    summary = {"overlap_patches": ov["patches"], "overlap_test": ov["test"], "mean_abs_diff_patches": mad,
+               "student_test_std": st_s["std"], "teacher_test_std": st_t["std"], "student_test_p99": st_s["p99"],
+               "teacher_test_p99": st_t["p99"], "claim_holds": float(mimic and broader and higher)}
+    return df, run, measured, verdict, summary

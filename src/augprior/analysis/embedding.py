@@ -141,4 +141,4 @@ def analysis(cells, ctx, out, root="."):
            f"{t['dataset']}; openTSNE (perplexity {t['perplexity']}, {t['iterations']} iterations after the early "
            f"exaggeration, seed {ctx.seed}) of both sets jointly and of the "
            "test images alone; patches coloured by the student's predicted class, test images by their true class.")
-    return df, run, measured, verdict
+    return df, run, measured, verdict, {**stats, "fig5_claim_holds": float(centred), "fig14_claim_holds": float(semantic)}

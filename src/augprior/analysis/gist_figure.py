@@ -60,4 +60,5 @@ def analysis(cells, ctx, out, root="."):
     run = (f"GIST (4 scales x 8 orientations, 4 x 4 grid, LMgist's prefilter) at {t['side']} px of up to "
            f"{t['patches']} patches of each of {', '.join(t['images'])} (the patch sets of {t['table']}) and "
            f"{len(test)} test images; {t['pairs'] or 'all'} random pairs each.")
-    return pd.DataFrame(rows, columns=COLUMNS), run, measured, verdict
+    summary = {f"median_distance/{name}": float(np.median(d)) for name, d in dists.items()}
+    return pd.DataFrame(rows, columns=COLUMNS), run, measured, verdict, {**summary, "claim_holds": float(alike)}

@@ -78,4 +78,6 @@ def analysis(cells, ctx, out, root="."):
                "objects of those classes, as the paper describes.")
     run = (f"{len(shown)} patches drawn at random (seed {ctx.seed}) from the patch set; teacher logits / T, "
            f"T = {temp:g} (the distillation temperature unless set), top-5 shown.")
-    return df, run, measured, verdict
+    summary = {"teacher_top1_prob_mean": float(p1.mean()), "top5_mass_mean": float(p5.mean()),
+               "distinct_top1_classes": distinct}
+    return df, run, measured, verdict, summary

@@ -108,4 +108,6 @@ def analysis(cells, ctx, out, root="."):
     verdict += (" With CIFAR-10's 10 classes the test has little power; the paper's claim is for ImageNet's 1000." if len(df) < 30 else "")
     run = (f"The teacher labels {n_patches} patches (top-1 counts per class); teacher and one-image student are "
            f"evaluated on {n_test} test images of {ctx.block['dataset']}; one point per class.")
-    return out_df, run, measured, verdict
+    summary = {"pearson_r/student_acc": r1, "p_value/student_acc": p1, "pearson_r/relative_acc": r2,
+               "p_value/relative_acc": p2, "claim_holds": float(all(unrelated))}
+    return out_df, run, measured, verdict, summary

@@ -4,6 +4,7 @@ paper shows, what was run at which scale, and whether the measured numbers suppo
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,10 +40,13 @@ def not_run(title: str, scale: str, reasons: list[str]) -> str:
                      + [f"- {r}" for r in reasons] + [""])
 
 
-def write(out: Any, df: pd.DataFrame, md: str) -> None:
-    """out: the rule's outputs (csv, md; the png is saved by the figure code)."""
+def write(out: Any, df: pd.DataFrame, md: str, metrics: dict[str, Any] | None = None) -> None:
+    """out: the rule's outputs (csv, md, and metrics where the rule has it: the DVC metrics file; the png is
+    saved by the figure code). metrics: {"scale", "summary": {name: number}, "seconds"} or {"scale", "reasons"}."""
     fileio.write_text(out.csv, df.to_csv(index=False))
     fileio.write_text(out.md, md)
+    if getattr(out, "metrics", None) and metrics is not None:
+        fileio.write_json(out.metrics, metrics)
 
 
 def unavailable(cells: list[Cell], ctx: Any, out: Any, title: str, columns: list[str], root: Any = ".") -> bool:
@@ -53,7 +57,8 @@ def unavailable(cells: list[Cell], ctx: Any, out: Any, title: str, columns: list
     reasons = missing(cells, root)
     if reasons:
         empty_figure(out.png, title, reasons)
-        write(out, pd.DataFrame(columns=columns), not_run(title, ctx.scale, reasons))
+        write(out, pd.DataFrame(columns=columns), not_run(title, ctx.scale, reasons),
+              {"scale": ctx.scale, "summary": {}, "reasons": reasons})
     return bool(reasons)
 
 
@@ -67,16 +72,24 @@ def empty_figure(png: str, title: str, reasons: list[str]) -> None:
 
 
 def analysis(title: str, paper: str, columns: list[str]) -> Callable:
-    """Decorator of an analysis body `fn(cells, ctx, out, root) -> (df, run, measured, verdict)` (it saves the
-    PNG itself): the figure's `analysis(cells, ctx, out, root=".")`, which writes a placeholder when a run it
-    reads is missing, and otherwise the CSV and the note with the analysis time."""
+    """Decorator of an analysis body `fn(cells, ctx, out, root) -> (df, run, measured, verdict[, summary])` (it
+    saves the PNG itself; summary: the figure's headline numbers by name, for `dvc metrics`): the figure's
+    `analysis(cells, ctx, out, root=".")`, which writes a placeholder when a run it reads is missing, and
+    otherwise the CSV, the note with the analysis time and the metrics."""
     def deco(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def run(cells: list[Cell], ctx: Any, out: Any, root: Any = ".") -> None:
             if unavailable(cells, ctx, out, title, columns, root):
                 return
             t0 = time.time()
-            df, what, measured, verdict = fn(cells, ctx, out, root)
-            write(out, df, note(title, ctx.scale, paper, what, cells, measured, verdict, time.time() - t0))
+            df, what, measured, verdict, *summary = fn(cells, ctx, out, root)
+            seconds = time.time() - t0
+            metrics = {"scale": ctx.scale, "summary": _numbers(summary[0] if summary else {}), "seconds": round(seconds, 1)}
+            write(out, df, note(title, ctx.scale, paper, what, cells, measured, verdict, seconds), metrics)
         return run
     return deco
+
+
+def _numbers(summary: dict[str, Any]) -> dict[str, Any]:
+    """JSON-safe, rounded: NaN/inf become null (DVC reads the file as JSON)."""
+    return {k: (None if v is None or not math.isfinite(float(v)) else round(float(v), 5)) for k, v in summary.items()}

@@ -105,4 +105,6 @@ def analysis(cells, ctx, out, root="."):
            f"penultimate features and the logits) against every layer of the students; kernels {ctx.block['kernels']} "
            f"(RBF bandwidth {ctx.block['rbf_threshold']} x the median pairwise distance of each minibatch). "
            "Feature maps are flattened, CKA is accumulated in float64 as the unbiased HSIC over minibatches.")
-    return df, run, measured, verdict
+    numbers = {f"{k}/{p}/{which}": v for (p, k), pair in summary.items()
+               for which, v in zip(("corresponding", "other"), pair)}
+    return df, run, measured, verdict, {**numbers, "claim_holds": float(ok)}

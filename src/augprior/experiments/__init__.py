@@ -41,6 +41,11 @@ class Experiment:
     analysis: Callable[..., Any] | None = None  # analysis figures (augprior.analysis): analysis(cells, ctx, out)
 
     @property
+    def category(self) -> str:
+        """Its section of the Snakemake report: the paper's name for it ("Table 3", "Figures 5 and 14")."""
+        return self.title.split(":", 1)[0]
+
+    @property
     def target(self) -> str:
         """The file `snakemake <target>` builds (and dvc.yaml tracks)."""
         return f"paper_tables/{self.name}.{'png' if self.kind == 'figure' else 'csv'}"
