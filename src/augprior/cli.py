@@ -218,7 +218,6 @@ def _add_distill(p: argparse.ArgumentParser) -> None:
     g.add_argument("--noise-alpha", type=float, help="--input noise_mix: weight of the noise (Table 11: 0.8, 0.5)")
     g.add_argument("--num", type=int, help="images per epoch for fresh inputs (noise; default: params patches.num)")
     g.add_argument("--dataset", help="test dataset (default: the teacher's dataset)")
-    g.add_argument("--image-size", type=int, help="side of imagefolder: test images")
     g = p.add_argument_group("distillation (params.yaml's distill: block; defaults from params.yaml)")
     options.add_arguments(g, DistillOptions, dest_prefix="distill.", skip=("signal",))
     g.add_argument("--signal", dest="distill.signal", type=_signal, metavar="SIGNAL", default=argparse.SUPPRESS,
@@ -277,8 +276,6 @@ def distill_job_from_args(args: argparse.Namespace) -> dict[str, Any]:
     spec["teacher_path"] = str(args.teacher)
     if not args.dataset:
         spec.pop("dataset", None)  # the engine takes the teacher's
-    if args.image_size is not None:
-        spec["image_size"] = args.image_size
     spec.pop("patches_path", None)
     if kind == "patches":
         spec.pop("input", None)

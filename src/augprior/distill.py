@@ -14,9 +14,10 @@ Entry point: `distill(job, out_dir) -> metrics`. The job dict:
   dataset        test set to evaluate on (default: the dataset recorded in the teacher file)
   seed           int; scale (recorded); device auto|cpu|cuda[:N]; precision auto|bf16|fp32;
   mirror         data mirror folder (else $AUGPRIOR_MIRROR); num_threads (torch CPU threads)
-  image_size     side of imagefolder: test images (default: augment.rrc_size, else the teacher
-                 architecture's input size: 32 CIFAR-style, 224 otherwise)
-  distill        the options of augprior.options.DistillOptions (missing keys take the paper defaults)
+  distill        the options of augprior.options.DistillOptions (missing keys take the paper defaults);
+                 distill.image_size: side of imagefolder: inputs and test images (default: augment.rrc_size
+                 with a random resized crop, else the side the teacher was trained at, recorded in its
+                 model file, else its architecture's input size: 32 CIFAR-style, 224 otherwise)
 
 Outputs in out_dir: student.pt (save_model format) and metrics.json, both written atomically and
 only once the run has finished (metrics.json last); state.pt while running: the full training
@@ -26,6 +27,12 @@ SIGTERM / SIGINT arrives (the run then exits with status 143 / 130; augprior.run
 resumes from it and ends bit-identical to an uninterrupted run (same machine, threads and
 precision; all per-step random draws are pure functions of (seed, epoch, step), see
 augprior.training_inputs.derive_seed).
+
+metrics.json also says whether the run collapsed: the teacher's top-1 class histogram over every
+training input it labelled (`teacher_top1_histogram`) and the student's predicted-class histogram
+on the test set (`student_prediction_histogram`); either one with more than half its mass on one
+class is a warning (in `warnings`, the log and the table's notes). A run whose first steps predict
+an epoch far longer than its scale allows (runtime.EPOCH_TIME_BUDGET_S) warns at the start.
 """
 
 from __future__ import annotations
@@ -40,11 +47,13 @@ import torch
 
 from . import augment, losses, manifest, options
 from .checkpoint import load_model, save_model
+from .evaluate import collapse_warning
 from .training_inputs import TAG_AUGMENT, Inputs, build_inputs, describe_spec, generator, input_spec
 from .models import build_model, default_input_size, param_count
 from .provenance import provenance
 from .runner import ResumableRun, StudentEvaluator, check_teacher_dataset, dataset_mismatch_deviation, due
-from .runtime import autocast, num_threads, progress, select_device, use_bf16
+from .runtime import (ESTIMATE_STEPS, autocast, epoch_time_warning, log_warning, num_threads, progress, select_device,
+                      use_bf16)
 
 STATE_VERSION = 2  # state.pt format (2: augprior.runner's layout; version 1 files are refused)
 
@@ -149,6 +158,7 @@ class TrainStep:
         self.aug = cfg["augment"]
         self.device, self.bf16, self.mean, self.std = device, bf16, mean, std
         self.target_cache = target_cache
+        self.histogram: torch.Tensor | None = None  # the teacher's top-1 class counts over the inputs it labelled
 
     def targets(self, x: torch.Tensor, lams: list[float], idx: torch.Tensor | None) -> torch.Tensor:
         cfg = self.cfg
@@ -166,6 +176,10 @@ class TrainStep:
         cfg = self.cfg
         x, lams = augment.augment_batch(pixels, self.aug, gen, self.mean, self.std)
         targets = self.targets(x, lams, idx)
+        if self.histogram is not None:  # index_add_: no device sync (bincount would wait for the GPU)
+            top1 = targets.argmax(1)
+            self.histogram.index_add_(0, top1.to(self.histogram.device),
+                                      torch.ones_like(top1, dtype=self.histogram.dtype, device=self.histogram.device))
         with autocast(self.device, self.bf16):
             s_logits = self.student_fwd(x)
         loss = losses.loss_from_targets(s_logits, targets, loss=cfg["loss"], temperature=cfg["temperature"],
@@ -225,6 +239,21 @@ def _cache_targets(teacher, inputs: Inputs, cfg, device, bf16, channels_last, in
     return torch.cat(rows)
 
 
+def _data_read(job: dict[str, Any], spec: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """provenance["data"]: the mirror (and where it came from), the test dataset's md5s / fingerprint, and
+    the distillation inputs: a patch set's md5 and source image, or a dataset's md5s / fingerprint."""
+    from .provenance import dataset_record, mirror_record, patch_set_record
+
+    out: dict[str, Any] = {**mirror_record(job.get("mirror")), "dataset": dataset_record(dataset)}
+    if spec["kind"] == "dataset":
+        out["inputs"] = dataset_record(spec.get("name") or dataset)
+    elif spec.get("path") is not None:
+        out["inputs"] = patch_set_record(spec["path"])
+    elif spec.get("on_the_fly") is not None:
+        out["inputs"] = {"on_the_fly": describe_spec(spec)["on_the_fly"]}
+    return out
+
+
 def distill(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Any]:
     """Distil the teacher at job["teacher_path"] into a fresh student (see the module docstring).
 
@@ -262,8 +291,13 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
 
     aug, bs = cfg["augment"], cfg["batch_size"]
     spec = input_spec(job)
-    eval_side = job.get("image_size") or (aug["rrc_size"] if aug["random_resized_crop"] and aug["rrc_size"] else None)
-    test = _load_test(dataset, job.get("mirror"), int(eval_side or default_input_size(tmeta.get("arch", cfg["student"]))))
+    # imagefolder: images (test set and real-data inputs) at the side the teacher was trained at
+    side = int(cfg.get("image_size") or job.get("image_size")
+               or (aug["rrc_size"] if aug["random_resized_crop"] and aug["rrc_size"] else None)
+               or tmeta.get("image_size") or default_input_size(tmeta.get("arch", cfg["student"])))
+    if spec["kind"] == "dataset" and not spec.get("size") and str(spec.get("name") or dataset).startswith("imagefolder:"):
+        spec["size"] = side
+    test = _load_test(dataset, job.get("mirror"), side)
     if cfg["eval_subset"]:
         test = test.subset(cfg["eval_subset"])
     test_side = int(test.load_batch([0]).shape[-1])
@@ -297,12 +331,19 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
                         target_cache=target_cache, compile=cfg["compile"])
 
     input_desc = inputs.describe()
+    teacher_side = tmeta.get("image_size") or default_input_size(tmeta.get("arch", cfg["student"]))
+    if train_side > 2 * teacher_side:
+        log_warning(f"the student trains on {train_side}-px inputs, the teacher was trained at {teacher_side} px: "
+                    "every step costs far more than needed; set distill.image_size (--image-size) or resize the inputs")
     run.resume({"seed": seed, "dataset": dataset, "input": input_desc, "teacher_md5": manifest.md5sum(job["teacher_path"]),
                 "distill": {k: v for k, v in cfg.items() if k not in OPERATIONAL_KEYS}},
-               {"model": student, "optimizer": opt, "scheduler": sched}, {"epoch": 0, "step": 0}, loss_sum=0.0)
+               {"model": student, "optimizer": opt, "scheduler": sched}, {"epoch": 0, "step": 0}, loss_sum=0.0,
+               teacher_histogram=torch.zeros(num_classes, dtype=torch.long), time_warning=None)
+    step_fn.histogram = run.extras["teacher_histogram"] = run.extras["teacher_histogram"].to(device)
     score = StudentEvaluator(teacher, test, mean, std, device, bf16, channels_last)
     start_epoch, start_step, loss_sum = run.position["epoch"], run.position["step"], run.extras["loss_sum"]
     every = cfg["checkpoint_every_steps"]
+    timed, timer = 0, time.time()  # the first steps of this process predict the epoch time
 
     def where(epoch: int, step: int) -> str:
         return f"epoch {epoch + 1}, step {step + 1}/{steps}"
@@ -322,6 +363,15 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
             except FloatingPointError as err:  # NaN / inf, raised before the update
                 raise run.loss_failure(str(err), where(epoch, step), LOSS_HINT) from None
             loss_sum += run.check_loss(loss, where(epoch, step), LOSS_HINT)  # divergence
+            timed += 1
+            if timed == ESTIMATE_STEPS or (timed < ESTIMATE_STEPS and epoch == epochs - 1 and step + 1 == steps):
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                run.extras["time_warning"] = epoch_time_warning(
+                    "distillation", job.get("scale"), (time.time() - timer) / timed, steps, epochs,
+                    f"inputs are {train_side} px, batch {bs}, student {cfg['student']}")
+                if run.extras["time_warning"]:
+                    log_warning(run.extras["time_warning"])
             if step + 1 < steps:
                 run.boundary({"epoch": epoch, "step": step + 1}, save=due(every, step + 1, steps), loss_sum=loss_sum)
         dt = time.time() - epoch_t0
@@ -343,6 +393,14 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
     evaluated = [p for p in curve if "test_top1" in p]
     best = max(evaluated, key=lambda p: p["test_top1"]) if evaluated else None
     teacher_acc = score.teacher_metrics()
+    teacher_hist = run.extras["teacher_histogram"].cpu().tolist()
+    warnings = [w for w in (run.extras["time_warning"],
+                            collapse_warning(teacher_hist, "the teacher's top-1 on the distillation inputs put",
+                                             test.classes),
+                            collapse_warning(last["prediction_histogram"], "the student's predictions on the test set put",
+                                             test.classes)) if w]
+    for w in warnings[1 if run.extras["time_warning"] else 0:]:
+        log_warning(w)
     deviations = [CACHE_DEVIATION] if cfg["cache_teacher_logits"] else []
     if mismatch:
         deviations.append(dataset_mismatch_deviation(mismatch))
@@ -363,11 +421,17 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
         "bf16": bf16, "channels_last": channels_last, "compiled": cfg["compile"], "teacher_bn_folded": folded,
         "deterministic": cfg["deterministic"], "function_matching": not cfg["cache_teacher_logits"],
         "deviations": deviations, **({"dataset_mismatch": mismatch} if mismatch else {}),
+        "teacher_top1_histogram": teacher_hist, "student_prediction_histogram": last["prediction_histogram"],
+        "warnings": warnings,
         "config": cfg, "curve": curve, "resumes": run.resumes,
-        "provenance": provenance({**{k: v for k, v in job.items() if k != "input"}, "input": describe_spec(spec),
-                                  "distill": cfg}, scale=job.get("scale"), seed=seed, device=device,
-                                 started=started),
+        "provenance": {**provenance({**{k: v for k, v in job.items() if k != "input"}, "input": describe_spec(spec),
+                                     "distill": cfg}, scale=job.get("scale"), seed=seed, device=device,
+                                    started=started),
+                       "data": _data_read(job, spec, dataset)},
     }
+    print(f"distillation finished: student top-1 {last['top1']:.2f}% on {last['n']} test images of {dataset} "
+          f"(teacher {teacher_acc['top1']:.2f}%, agreement {last['agreement']:.2f}%)"
+          + (f"; {len(warnings)} warning(s) in metrics.json" if warnings else ""), flush=True)
     return run.finalize(metrics, {"student.pt": lambda path: save_model(
         path, student, arch=cfg["student"], num_classes=num_classes, in_chans=in_chans, dataset=dataset,
         mean=list(mean), std=list(std), classes=tmeta.get("classes"))})

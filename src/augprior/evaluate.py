@@ -63,8 +63,27 @@ def agreement(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> flo
 
 def student_metrics(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
                     num_classes: int) -> dict[str, Any]:
-    """Student accuracy metrics plus its top-1 agreement with the teacher on the same images."""
+    """Student accuracy metrics plus its top-1 agreement with the teacher on the same images and how
+    often it predicts each class (`prediction_histogram`: a collapsed student puts all on one)."""
     out = accuracy_metrics(student_logits, labels, num_classes)
     out["agreement"] = agreement(student_logits, teacher_logits)
+    out["prediction_histogram"] = torch.bincount(student_logits.argmax(1), minlength=num_classes).tolist()
     return out
+
+
+COLLAPSE_SHARE = 0.5  # a histogram with more than this share on one class is a collapse warning
+
+
+def collapse_warning(counts: list[int], what: str, classes: list[str] | None = None) -> str | None:
+    """'collapse: <what> put 97% of its ... on class 3 (cat)' when one class holds more than
+    COLLAPSE_SHARE of `counts`, else None."""
+    total = sum(counts)
+    if not total:
+        return None
+    top = max(range(len(counts)), key=counts.__getitem__)
+    share = counts[top] / total
+    if share <= COLLAPSE_SHARE:
+        return None
+    name = f" ({classes[top]})" if classes and top < len(classes) else ""
+    return f"collapse: {what} {share:.0%} on class {top}{name} ({counts[top]} of {total})"
 

@@ -1,9 +1,11 @@
-"""How a result was made: git state, parameters hash, versions, device."""
+"""How a result was made: git state, parameters hash, versions, device, and the data actually read
+(where the mirror came from, the md5s or fingerprint of the dataset, the patch set and its source image)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import socket
 import subprocess
@@ -74,3 +76,41 @@ def provenance(params: Any, *, scale: str | None, seed: int | None, device: Any 
     if started is not None:
         prov["wall_time_s"] = round(time.time() - started, 3)
     return prov
+
+
+def mirror_record(explicit: str | os.PathLike | None) -> dict[str, Any]:
+    """The data mirror a job used and where that came from: params (data.mirror / --mirror), the
+    environment ($AUGPRIOR_MIRROR) or none (augprior.manifest.mirror_dir's order)."""
+    from .manifest import MIRROR_ENV, mirror_dir
+
+    source = "params" if explicit else MIRROR_ENV if os.environ.get(MIRROR_ENV) else None
+    path = mirror_dir(explicit)
+    return {"mirror": str(path) if path else None, "mirror_from": source}
+
+
+def dataset_record(name: str) -> dict[str, Any]:
+    """What identifies the dataset `name` that was read: the md5 of each manifest file (each one is
+    checked against it whenever it is resolved), or an image folder's fingerprint (augprior.jobs)."""
+    from .jobs import IMAGEFOLDER_PREFIX, folder_fingerprint
+
+    if name.startswith(IMAGEFOLDER_PREFIX):
+        root = Path(name.removeprefix(IMAGEFOLDER_PREFIX)).expanduser().resolve()
+        return {"name": name, "root": str(root), "fingerprint": folder_fingerprint(root),
+                "fingerprint_of": "relative path, size and mtime of every file"}
+    from .manifest import dataset_files
+
+    return {"name": name, "md5": {e.name: e.md5 for e in dataset_files(name)}, "md5_checked": True}
+
+
+def patch_set_record(path: str | os.PathLike) -> dict[str, Any]:
+    """A patch set that was read: its file md5s (recorded when it was written, checked by the reader
+    on request) and the source image it was cut from (name, file, md5)."""
+    from .patches import load_patch_meta
+
+    meta = load_patch_meta(Path(path))
+    out: dict[str, Any] = {"path": str(path), "source_image": meta.get("source")}
+    if "npy_md5" in meta:
+        out["npy_md5"] = meta["npy_md5"]
+    if meta.get("shards"):
+        out["shard_md5"] = [s.get("md5") for s in meta["shards"]]
+    return out

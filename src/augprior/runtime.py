@@ -11,6 +11,41 @@ import torch
 
 T = TypeVar("T")
 
+# Seconds one training epoch may take at each scale before a run warns at its start: ci jobs take
+# minutes, laptop ones at most about an hour, and a paper-scale epoch on a GPU well under 15 minutes
+# (1000 distillation epochs). A 224-px input on a CPU blows through these by orders of magnitude.
+EPOCH_TIME_BUDGET_S = {"ci": 120.0, "laptop": 1200.0, "paper": 900.0}
+ESTIMATE_STEPS = 3  # steps timed for the estimate (the first includes one-off allocations)
+
+
+def epoch_time_warning(what: str, scale: str | None, seconds_per_step: float, steps_per_epoch: int,
+                       epochs: int, hint: str = "") -> str | None:
+    """A one-line warning when the measured step time predicts an epoch longer than the scale's
+    budget (EPOCH_TIME_BUDGET_S; an unknown scale counts as paper), else None."""
+    budget = EPOCH_TIME_BUDGET_S.get(scale or "paper", EPOCH_TIME_BUDGET_S["paper"])
+    epoch_s = seconds_per_step * steps_per_epoch
+    if epoch_s <= budget:
+        return None
+    return (f"slow run: the first steps of this {what} took {seconds_per_step:.2f} s each, so one epoch "
+            f"({steps_per_epoch} steps) will take about {_duration(epoch_s)} and {epochs} epochs about "
+            f"{_duration(epoch_s * epochs)}, beyond the {_duration(budget)} per epoch expected at scale "
+            f"{scale or 'paper'}" + (f"; {hint}" if hint else ""))
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def log_warning(message: str) -> None:
+    """One `warning: ...` line on stderr (the rule's log under Snakemake), flushed at once."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
 
 @contextlib.contextmanager
 def num_threads(n: int | None) -> Iterator[None]:

@@ -35,9 +35,9 @@ from .checkpoint import save_model
 from .datasets import ImageFolderDataset, label, load_dataset, normalization
 from .evaluate import accuracy_metrics
 from .models import build_model, default_input_size, param_count
-from .provenance import params_hash, provenance
+from .provenance import dataset_record, mirror_record, params_hash, provenance
 from .runner import ResumableRun, due
-from .runtime import autocast, progress, select_device, use_bf16
+from .runtime import ESTIMATE_STEPS, autocast, epoch_time_warning, log_warning, progress, select_device, use_bf16
 
 # Paper appendix: lr value i holds until step boundary i; the last value after the last boundary.
 PAPER_SCHEDULES = {
@@ -215,8 +215,9 @@ def _train(run: ResumableRun, job: dict[str, Any], cfg: dict[str, Any], *, devic
 
     # mid-epoch: the epoch generator's state (order and augmentation draws) and the epoch's sums
     run.resume(_resume_key(job), {"model": model, "optimizer": opt, "scheduler": sched}, {"epoch": 0, "step": 0},
-               gen_state=None, loss_sum=None, correct=None)
+               gen_state=None, loss_sum=None, correct=None, time_warning=None)
     start_epoch, start_step = run.position["epoch"], run.position["step"]
+    timed, timer = 0, time.time()  # the first steps of this process predict the epoch time
     for epoch in range(start_epoch, epochs):
         model.train()
         t0 = time.time()
@@ -249,6 +250,15 @@ def _train(run: ResumableRun, job: dict[str, Any], cfg: dict[str, Any], *, devic
             sched.step()
             loss_sum += loss.detach()
             correct += (logits.detach().argmax(1) == y).sum()
+            timed += 1
+            if timed == ESTIMATE_STEPS:
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                run.extras["time_warning"] = epoch_time_warning(
+                    "teacher training", job.get("scale"), (time.time() - timer) / timed, steps_per_epoch, epochs,
+                    f"images are {x.shape[-1]} px, batch {bs}, {cfg['arch']}")
+                if run.extras["time_warning"]:
+                    log_warning(run.extras["time_warning"])
             if step + 1 < steps_per_epoch:
                 run.boundary({"epoch": epoch, "step": step + 1}, gen_state=gen.get_state(), loss_sum=loss_sum,
                              correct=correct)
@@ -276,8 +286,12 @@ def _train(run: ResumableRun, job: dict[str, Any], cfg: dict[str, Any], *, devic
         "classes": list(train.classes), "num_params": param_count(model), "image_size": image_size,
         "train_images": n_train, "epochs": epochs, "steps": total, "train_time_s": round(train_time, 3),
         "bf16": bf16, "channels_last": channels_last, "curve": curve, "resumes": run.resumes,
-        "provenance": provenance(job, scale=job.get("scale"), seed=seed, device=device, started=started),
+        "warnings": [w for w in (run.extras["time_warning"],) if w],
+        "provenance": {**provenance(job, scale=job.get("scale"), seed=seed, device=device, started=started),
+                       "data": {**mirror_record(job.get("mirror")), "dataset": dataset_record(job["dataset"])}},
     })
+    print(f"teacher finished: test top-1 {metrics['top1']:.2f}%, top-5 {metrics['top5']:.2f}% on {metrics['n']} "
+          f"test images of {job['dataset']} ({cfg['arch']}, {n_train} training images at {image_size} px)", flush=True)
     return run.finalize(metrics, {"model.pt": lambda path: save_model(
         path, model, arch=cfg["arch"], num_classes=train.num_classes, in_chans=in_chans, dataset=job["dataset"],
         mean=list(mean), std=list(std), classes=list(train.classes), image_size=image_size)})
