@@ -52,8 +52,7 @@ from .training_inputs import TAG_AUGMENT, Inputs, build_inputs, describe_spec, g
 from .models import build_model, default_input_size, param_count
 from .provenance import provenance
 from .runner import ResumableRun, StudentEvaluator, check_teacher_dataset, dataset_mismatch_deviation, due
-from .runtime import (ESTIMATE_STEPS, autocast, epoch_time_warning, log_warning, num_threads, progress, select_device,
-                      use_bf16)
+from .runtime import EpochEstimate, autocast, log_warning, num_threads, progress, select_device, use_bf16
 
 STATE_VERSION = 2  # state.pt format (2: augprior.runner's layout; version 1 files are refused)
 
@@ -343,7 +342,8 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
     score = StudentEvaluator(teacher, test, mean, std, device, bf16, channels_last)
     start_epoch, start_step, loss_sum = run.position["epoch"], run.position["step"], run.extras["loss_sum"]
     every = cfg["checkpoint_every_steps"]
-    timed, timer = 0, time.time()  # the first steps of this process predict the epoch time
+    timer = EpochEstimate("distillation", job.get("scale"), steps, epochs, device,
+                          f"inputs are {train_side} px, batch {bs}, student {cfg['student']}")
 
     def where(epoch: int, step: int) -> str:
         return f"epoch {epoch + 1}, step {step + 1}/{steps}"
@@ -363,15 +363,8 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
             except FloatingPointError as err:  # NaN / inf, raised before the update
                 raise run.loss_failure(str(err), where(epoch, step), LOSS_HINT) from None
             loss_sum += run.check_loss(loss, where(epoch, step), LOSS_HINT)  # divergence
-            timed += 1
-            if timed == ESTIMATE_STEPS or (timed < ESTIMATE_STEPS and epoch == epochs - 1 and step + 1 == steps):
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                run.extras["time_warning"] = epoch_time_warning(
-                    "distillation", job.get("scale"), (time.time() - timer) / timed, steps, epochs,
-                    f"inputs are {train_side} px, batch {bs}, student {cfg['student']}")
-                if run.extras["time_warning"]:
-                    log_warning(run.extras["time_warning"])
+            if timer.tick(last=epoch == epochs - 1 and step + 1 == steps):  # the first steps predict the epoch
+                run.extras["time_warning"] = timer.warning
             if step + 1 < steps:
                 run.boundary({"epoch": epoch, "step": step + 1}, save=due(every, step + 1, steps), loss_sum=loss_sum)
         dt = time.time() - epoch_t0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from typing import Iterable, Iterator, TypeVar
 
 import torch
@@ -30,6 +31,31 @@ def epoch_time_warning(what: str, scale: str | None, seconds_per_step: float, st
             f"({steps_per_epoch} steps) will take about {_duration(epoch_s)} and {epochs} epochs about "
             f"{_duration(epoch_s * epochs)}, beyond the {_duration(budget)} per epoch expected at scale "
             f"{scale or 'paper'}" + (f"; {hint}" if hint else ""))
+
+
+class EpochEstimate:
+    """Times the first ESTIMATE_STEPS steps a process runs and then, once, makes the epoch-time
+    warning (`warning`, logged; None when the run is within its scale's budget)."""
+
+    def __init__(self, what: str, scale: str | None, steps_per_epoch: int, epochs: int, device: torch.device,
+                 hint: str = ""):
+        self.what, self.scale, self.steps, self.epochs, self.device, self.hint = what, scale, steps_per_epoch, epochs, \
+            device, hint
+        self.count, self.start, self.warning = 0, time.time(), None
+
+    def tick(self, last: bool = False) -> bool:
+        """After each step; True when the estimate was made at this step (after ESTIMATE_STEPS, or at
+        the last step of a shorter run)."""
+        self.count += 1
+        if self.count != ESTIMATE_STEPS and not (last and self.count < ESTIMATE_STEPS):
+            return False
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.warning = epoch_time_warning(self.what, self.scale, (time.time() - self.start) / self.count, self.steps,
+                                          self.epochs, self.hint)
+        if self.warning:
+            log_warning(self.warning)
+        return True
 
 
 def _duration(seconds: float) -> str:

@@ -37,7 +37,7 @@ from .evaluate import accuracy_metrics
 from .models import build_model, default_input_size, param_count
 from .provenance import dataset_record, mirror_record, params_hash, provenance
 from .runner import ResumableRun, due
-from .runtime import ESTIMATE_STEPS, autocast, epoch_time_warning, log_warning, progress, select_device, use_bf16
+from .runtime import EpochEstimate, autocast, progress, select_device, use_bf16
 
 # Paper appendix: lr value i holds until step boundary i; the last value after the last boundary.
 PAPER_SCHEDULES = {
@@ -217,7 +217,8 @@ def _train(run: ResumableRun, job: dict[str, Any], cfg: dict[str, Any], *, devic
     run.resume(_resume_key(job), {"model": model, "optimizer": opt, "scheduler": sched}, {"epoch": 0, "step": 0},
                gen_state=None, loss_sum=None, correct=None, time_warning=None)
     start_epoch, start_step = run.position["epoch"], run.position["step"]
-    timed, timer = 0, time.time()  # the first steps of this process predict the epoch time
+    timer = EpochEstimate("teacher training", job.get("scale"), steps_per_epoch, epochs, device,
+                          f"images are {size} px, batch {bs}, {cfg['arch']}")
     for epoch in range(start_epoch, epochs):
         model.train()
         t0 = time.time()
@@ -250,15 +251,8 @@ def _train(run: ResumableRun, job: dict[str, Any], cfg: dict[str, Any], *, devic
             sched.step()
             loss_sum += loss.detach()
             correct += (logits.detach().argmax(1) == y).sum()
-            timed += 1
-            if timed == ESTIMATE_STEPS:
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                run.extras["time_warning"] = epoch_time_warning(
-                    "teacher training", job.get("scale"), (time.time() - timer) / timed, steps_per_epoch, epochs,
-                    f"images are {x.shape[-1]} px, batch {bs}, {cfg['arch']}")
-                if run.extras["time_warning"]:
-                    log_warning(run.extras["time_warning"])
+            if timer.tick(last=epoch == epochs - 1 and step + 1 == steps_per_epoch):  # predicts the epoch time
+                run.extras["time_warning"] = timer.warning
             if step + 1 < steps_per_epoch:
                 run.boundary({"epoch": epoch, "step": step + 1}, gen_state=gen.get_state(), loss_sum=loss_sum,
                              correct=correct)
