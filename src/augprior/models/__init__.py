@@ -15,6 +15,9 @@ CIFAR-style (32-px input; any input of 28 px or more works):
   tv:NAME             any torchvision classification model (torchvision.models.list_models())
   timm:NAME           any timm model (timm.list_models())
 
+Video (clips (N, 3, T, H, W); pytorchvideo X3D, see augprior.models.x3d):
+  x3d_xs, x3d_xs_expanded, x3d_w{W}_d{D}_s{S}[_t{T}]
+
 Construction never downloads: weights are random unless `pretrained=True` (torchvision /
 timm ImageNet weights; needs a connected machine or a pre-filled torch/HF cache) or
 `checkpoint=PATH` (a local file, loaded with `load_checkpoint_into`).
@@ -96,14 +99,31 @@ ARCHITECTURES.add("tv:NAME", _torchvision_builder, pattern=r"tv:(?P<model>.+)", 
 ARCHITECTURES.add("timm:NAME", _timm_builder, pattern=r"timm:(?P<model>.+)", source="timm")
 
 
+def _x3d_builder(name, num_classes, in_chans, pretrained, kwargs, **_):
+    from .x3d import build_x3d
+
+    return build_x3d(name, num_classes, in_chans, pretrained, **kwargs)
+
+
+for _name in ("x3d_xs", "x3d_xs_expanded"):  # video (augprior.models.x3d)
+    ARCHITECTURES.add(_name, _x3d_builder, source="video")
+ARCHITECTURES.add("x3d_w{W}_d{D}_s{S}[_t{T}]", _x3d_builder, source="video",
+                  pattern=r"x3d_w\d+(?:\.\d+)?_d\d+(?:\.\d+)?_s\d+(?:_t\d+)?")
+
+
 def model_source(name: str) -> str:
     """'cifar', 'torchvision' or 'timm': which family `build_model(name, ...)` builds."""
     return ARCHITECTURES.meta(name)["source"]
 
 
 def default_input_size(name: str) -> int:
-    """Side in pixels the architecture is meant for: 32 (CIFAR-style) or 224."""
-    return 32 if model_source(name) == "cifar" else 224
+    """Side in pixels the architecture is meant for: 32 (CIFAR-style), 224, or an X3D's crop size."""
+    source = model_source(name)
+    if source == "video":
+        from .x3d import x3d_config
+
+        return x3d_config(name)["crop"]
+    return 32 if source == "cifar" else 224
 
 
 def build_model(name: str, num_classes: int, in_chans: int = 3, *, pretrained: bool = False,
