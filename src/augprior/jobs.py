@@ -23,10 +23,10 @@ from .config import deep_merge
 from .provenance import params_hash
 
 RESULTS = "results"
-KINDS = ("teacher", "patches", "synthetic", "distill", "zeroskd")
+KINDS = ("teacher", "patches", "synthetic", "distill", "zeroskd", "compress")
 # which file marks a finished job of each kind
 OUTPUTS = {"teacher": "metrics.json", "patches": "patches.npy", "synthetic": "synthetic.npy",
-           "distill": "metrics.json", "zeroskd": "metrics.json"}
+           "distill": "metrics.json", "zeroskd": "metrics.json", "compress": "metrics.json"}
 AUG_KEYS = ("hflip", "random_crop", "mixup", "cutmix")
 AUG_SHORT = {"hflip": "flip", "random_crop": "crop", "mixup": "mixup", "cutmix": "cutmix"}
 
@@ -160,6 +160,35 @@ def zeroskd_job(params: dict[str, Any], dataset: str, teacher: str, student: str
     digest = params_hash({"zeroskd": cfg, "teacher": t.id})[:8]
     spec = {**common(params, seed), "dataset": dataset, "teacher_path": job_path(t, "model.pt"), "zeroskd": cfg}
     return Job("zeroskd", f"{dataset}/{teacher}-{student}/{digest}/seed{seed}", spec, needs=(t,))
+
+
+def compress_job(params: dict[str, Any], dataset: str, source: str, method: str, seed: int,
+                 teacher: str | None = None, sparsity: float | None = None) -> Job:
+    """Compress the trained teacher `teacher` on `dataset` by self-distillation into a pruned (`sparsity`) or
+    quantisation-aware clone of itself, fine-tuned on `source` (see sources.py); augprior.compress."""
+    from .sources import parse_source
+
+    t = teacher_job(params, dataset, teacher)
+    arch = t.spec["teacher"]["arch"]
+    c = params["compress"]
+    cfg = {**c, "method": method, **({"sparsity": sparsity} if method == "prune" else {})}
+    dcfg = deep_merge(params["distill"], {"student": arch, "epochs": c["epochs"], "batch_size": c["batch_size"],
+                                          "lr": c["lr"], "eval_every": 0})
+    src = parse_source(params, source)
+    if src.kind == "zeroskd":
+        raise ValueError("compression needs fixed distillation data, not zeroskd")
+    made_by = src.made_by
+    digest = params_hash({"compress": cfg, "distill": dcfg, "teacher": t.id, "input": src.input,
+                          "made_by": made_by.id if made_by else None})[:8]
+    what = f"prune{round(sparsity * 100)}" if method == "prune" else method
+    spec = {**common(params, seed), "dataset": dataset, "distill": dcfg, "compress": cfg,
+            "teacher_path": job_path(t, "model.pt")}
+    if src.input is not None:
+        spec["input"] = src.input
+    if made_by is not None and made_by.kind == "patches" and src.input is None:
+        spec["patches_path"] = job_path(made_by)
+    return Job("compress", f"{dataset}/{arch}/{slug(source)}/{what}_{digest}/seed{seed}", spec,
+               needs=(t,) + ((made_by,) if made_by else ()))
 
 
 # -- users' files in job identities -------------------------------------------------------------

@@ -22,6 +22,7 @@ field per registered experiment to `Params`. Without that registry the blocks ar
 from __future__ import annotations
 
 import argparse
+import types
 import copy
 import json
 import sys
@@ -268,6 +269,34 @@ class DistillOptions(Options):
         return self
 
 
+class CompressParams(Options):
+    """Compression by self-distillation (augprior.compress; Tables 13, 14): a clone of the teacher is pruned or
+    quantisation-aware fine-tuned to match the teacher; the loss, temperature and augmentation are distill's."""
+
+    epochs: StrictInt = Field(30, ge=1, description="fine-tuning epochs (one pass over the inputs each; the paper gives none)")
+    batch_size: StrictInt = Field(256, ge=2, description="batch size of the fine-tuning")
+    lr: Number = Field(1e-4, gt=0, description="Adam learning rate of the fine-tuning")
+    prune_begin: Number = Field(0.0, ge=0, lt=1, description="fraction of the steps at which the sparsity starts to rise")
+    prune_end: Number = Field(0.7, gt=0, le=1, description="fraction of the steps at which the target sparsity is reached")
+    prune_every: StrictInt = Field(100, ge=1, description="steps between mask updates (TF-MOT's frequency)")
+    prune_power: Number = Field(3, gt=0, description="exponent of the polynomial sparsity schedule (TF-MOT PolynomialDecay: 3)")
+    qat_freeze_after: Number = Field(0.7, ge=0, le=1, description="fraction of the steps after which QAT freezes its observers and BN statistics")
+    eval_every: StrictInt = Field(0, ge=0, description="test-set evaluation every N epochs (0 = only at the end)")
+
+    @model_validator(mode="after")
+    def _schedule(self) -> "CompressParams":
+        if self.prune_end <= self.prune_begin:
+            raise ValueError(f"compress.prune_end ({self.prune_end}) must be above prune_begin ({self.prune_begin})")
+        return self
+
+
+class CompressOptions(CompressParams):
+    """The compression engine's options: params.yaml's block plus what the table picks."""
+
+    method: Literal["prune", "qat"] = Field("prune", description="prune (magnitude pruning) or qat (8-bit quantisation-aware training, x86 int8)")
+    sparsity: Number = Field(0.5, ge=0, lt=1, description="target fraction of zero weights in every conv and linear layer (prune)")
+
+
 # ----------------------------------------------------------------------------- params.yaml
 
 class DataOptions(Options):
@@ -312,6 +341,7 @@ class Params(Options):
     synthetic: SyntheticOptions = Field(SyntheticOptions(), description=SyntheticOptions.__doc__)
     zeroskd: ZeroSKDParams = Field(ZeroSKDParams(), description="zero-shot KD (Table 2); the student comes from the table")
     distill: DistillOptions = Field(DistillOptions(), description=DistillOptions.__doc__)
+    compress: CompressParams = Field(CompressParams(), description="compression by self-distillation (Tables 13, 14)")
     resources: ResourcesOptions = Field(ResourcesOptions(), description="per-rule cluster resources (SLURM profile)")
     table1: _Loose = Field({}, description="Table 1: distillation data")
     table2: _Loose = Field({}, description="Table 2: 1 image vs synthetic data")
@@ -567,7 +597,7 @@ def _leaf_parser(annotation: Any) -> Callable[[str], Any] | None:
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Annotated:
         return _leaf_parser(args[0])
-    if origin is Union:
+    if origin in (Union, types.UnionType):  # Optional[X] and X | None
         members = [a for a in args if a is not type(None)]
         if set(map(_base, members)) == {int, float}:
             parse: Callable[[str], Any] = _parse_number
