@@ -2,12 +2,13 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from augprior import config, experiments, jobs
-from augprior.analysis import features, inputs
+from augprior.analysis import features, inputs, patch_predictions
 from augprior.checkpoint import save_model
 from augprior.datasets import ImageDataset
 from augprior.experiments import ANALYSES, EXPERIMENTS
@@ -160,3 +161,29 @@ def test_a_table_block_without_the_figures_cell_leaves_the_plan_standing(repo):
     assert not city.jobs and "city" in city.reason
     assert all(not c.jobs and "table1" in c.reason for c in plan["fig15"])
     assert any(c.jobs for c in plan["fig16"])
+
+
+def test_patch_predictions_of_any_image_through_the_cli(tmp_path, one_thread):
+    """Figs 8/9 for a user's image: patches of an image file the project never saw, a teacher checkpoint, the
+    grid and its numbers (each patch's top-5, descending, from a proper distribution)."""
+    from PIL import Image
+
+    from augprior import cli
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)).save(tmp_path / "mine.png")
+    assert cli.main(["patches", "--image", str(tmp_path / "mine.png"), "--num", "30", "--size", "32",
+                     "--out", str(tmp_path / "p.npy")]) == 0
+    classes = [f"k{i}" for i in range(10)]
+    save_model(tmp_path / "t.pt", build_model("resnet8", 10, 3), arch="resnet8", num_classes=10, in_chans=3,
+               mean=[0.5] * 3, std=[0.25] * 3, classes=classes)
+    out = tmp_path / "grid.png"
+    assert cli.main(["patch-predictions", "--teacher", str(tmp_path / "t.pt"), "--patches", str(tmp_path / "p.npy"),
+                     "--num", "8", "--temperature", "4", "--out", str(out), "--device", "cpu"]) == 0
+    df = pd.read_csv(out.with_suffix(".csv"))
+    assert out.stat().st_size > 1000 and df.patch.nunique() == 8 and set(df["class"]) <= set(classes)
+    for _, g in df.groupby("patch"):
+        assert list(g["rank"]) == [1, 2, 3, 4, 5] and g.prob.is_monotonic_decreasing and g.prob.sum() <= 1 + 1e-4
+    again = patch_predictions.from_files(str(tmp_path / "t.pt"), str(tmp_path / "p.npy"), str(tmp_path / "g2.png"),
+                                         n=8, temperature=4, device="cpu")
+    pd.testing.assert_frame_equal(again, df)  # same seed, same patches, same numbers

@@ -1,7 +1,8 @@
 """`augprior <verb>`: the command line for humans, calling the same library as the workflow.
 
-Verbs: fetch (data files), patches (a patch set from one image), train-teacher, distill, table (a
-paper table or figure through the workflow). The options of patches, train-teacher and distill are
+Verbs: fetch (data files), patches (a patch set from one image), train-teacher, distill,
+patch-predictions (Figs 8/9: a teacher's top-5 on random patches of any image), table (a paper table
+or figure through the workflow). The options of patches, train-teacher and distill are
 generated from their declarations in augprior.options (type, bounds, choices, help, default);
 train-teacher and distill take their defaults from params.yaml (resolved for --scale) when there is
 one, and build their job with the workflow's own builders (augprior.jobs), so a command-line run and
@@ -13,6 +14,7 @@ Examples:
   augprior distill --teacher T/model.pt --patches P/patches.npy --out results/x --scale ci
   augprior distill --teacher T/model.pt --input dataset --subset 10000 --out results/y
   augprior distill --teacher T/model.pt --input noise_mix --noise-alpha 0.8 --patches P.npy --out z
+  augprior patch-predictions --teacher T/model.pt --patches P/patches.npy --out grid.png --num 24
   augprior table table3 --scale ci --cores 2
 """
 
@@ -339,6 +341,37 @@ def cmd_table(args: argparse.Namespace) -> int:
     return rc
 
 
+# ----------------------------------------------------------------------------- patch-predictions
+
+def _add_patch_predictions(p: argparse.ArgumentParser) -> None:
+    from .experiments.fig9 import Fig9Params
+
+    g = p.add_argument_group("files")
+    g.add_argument("--teacher", required=True, help="a model file (model.pt of train-teacher, or any save_model file)")
+    g.add_argument("--patches", required=True, help="a patch set (`augprior patches --image ANY --out P.npy`)")
+    g.add_argument("--out", required=True, help="the grid, PNG (its numbers go to the same name with .csv)")
+    g = p.add_argument_group("grid (params.yaml's fig9: block)")
+    options.add_arguments(g, Fig9Params, "grid_", skip=("dataset", "table", "one_image"), flags={"patches": "--num"})
+    p.add_argument("--seed", type=int, default=0, help="which patches are drawn (default: 0)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
+
+
+def cmd_patch_predictions(args: argparse.Namespace) -> int:
+    from .analysis import patch_predictions
+    from .distill import DISTILL_DEFAULTS
+    from .experiments.fig9 import Fig9Params
+
+    _check_device(args.device)
+    grid = {**Fig9Params().model_dump(), **options.given(args, Fig9Params, "grid_")}
+    df = patch_predictions.from_files(args.teacher, args.patches, args.out, n=grid["patches"], seed=args.seed,
+                                      temperature=grid["temperature"] or DISTILL_DEFAULTS["temperature"],
+                                      columns=grid["columns"], device=args.device)
+    top1 = df[df["rank"] == 1]
+    print(f"{args.out}: {len(top1)} patches, mean top-1 probability {top1.prob.mean():.3f}, "
+          f"{top1['class'].nunique()} distinct top-1 classes (numbers: {args.out.rsplit('.', 1)[0]}.csv)")
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -366,6 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     verb("patches", "generate a patch set from one image", _add_patches, cmd_patches)
     verb("train-teacher", "train a supervised teacher", _add_train_teacher, cmd_train_teacher)
     verb("distill", "distil a teacher into a fresh student (augprior.distill)", _add_distill, cmd_distill)
+    verb("patch-predictions", "Figs 8/9 for any teacher and image: random patches with the teacher's top-5",
+         _add_patch_predictions, cmd_patch_predictions)
     verb("table", "regenerate a paper table or figure through the workflow and print it", add_table, cmd_table)
     return parser
 

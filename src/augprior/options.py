@@ -22,10 +22,10 @@ field per registered experiment to `Params`. Without that registry the blocks ar
 from __future__ import annotations
 
 import argparse
-import types
 import copy
 import json
 import sys
+import types
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal, Mapping, Optional, Union

@@ -47,24 +47,61 @@ def plot(images, probs, idx, classes, out_png, title, cols: int) -> None:
     save(fig, out_png)
 
 
-@report.analysis(TITLE, PAPER, COLUMNS)
-def analysis(cells, ctx, out, root="."):
+def predict(teacher, norm, patches, n: int, temperature: float, seed: int, *, device, bf16: bool, side: int | None):
+    """n patches drawn at random (seed) from `patches` (uint8 (N, C, H, W)), the teacher's top-5
+    softmax(logits / T) on them: (indices drawn, patches, probabilities, class indices)."""
     from .features import extract
 
+    pick = torch.randperm(len(patches), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+    shown = torch.as_tensor(patches[pick])
+    logits = extract(teacher, shown, *norm, device=device, bf16=bf16, side=side, desc="teacher on patches").logits
+    return (pick, shown, *top5(logits, temperature))
+
+
+def rows(pick, probs, idx, classes) -> pd.DataFrame:
+    return pd.DataFrame([{"patch": int(pick[i]), "rank": r + 1, "class": classes[int(idx[i, r])],
+                          "prob": round(float(probs[i, r]), 5)} for i in range(len(pick)) for r in range(idx.shape[1])],
+                        columns=COLUMNS)
+
+
+def from_files(model_path: str, patches_path: str, out_png: str, *, n: int = 20, temperature: float = 8.0,
+               seed: int = 0, columns: int = 4, device: str = "auto") -> pd.DataFrame:
+    """Figs 8 and 9 for any teacher and any patch set (`augprior patch-predictions`): the grid as a PNG and its
+    numbers as a CSV beside it (same name, .csv); returns the numbers."""
+    from pathlib import Path
+
+    from .. import fileio
+    from ..checkpoint import load_model
+    from ..datasets import normalization
+    from ..patches.store import load_patch_set
+    from ..runtime import select_device, use_bf16
+
+    dev = select_device(device)
+    model, meta = load_model(model_path, dev)
+    norm = (tuple(meta["mean"]), tuple(meta["std"])) if "mean" in meta and "std" in meta else \
+        normalization(meta.get("dataset", "cifar10"))
+    classes = list(meta.get("classes") or [f"class {i}" for i in range(meta["num_classes"])])
+    patches = load_patch_set(patches_path)
+    pick, shown, probs, idx = predict(model, norm, patches, n, temperature, seed, device=dev,
+                                      bf16=use_bf16(dev, "auto"), side=meta.get("image_size"))
+    plot(shown, probs, idx, classes, out_png, f"{Path(model_path).name} on {Path(patches_path).name}: top-5 "
+         f"(T = {temperature:g})", columns)
+    df = rows(pick, probs, idx, classes)
+    fileio.write_text(Path(out_png).with_suffix(".csv"), df.to_csv(index=False))
+    return df
+
+
+@report.analysis(TITLE, PAPER, COLUMNS)
+def analysis(cells, ctx, out, root="."):
     t = ctx.block
     m = I.teacher_and_student(cells, ctx, 10, root)
     temp = t["temperature"] or m.rt.temperature
     patches = I.patch_sample(m.patches, None, root)
-    pick = torch.randperm(len(patches), generator=torch.Generator().manual_seed(ctx.seed))[:t["patches"]].sort().values
-    shown = patches[pick]
-    logits = extract(m.teacher, shown, *m.teacher_norm, device=m.rt.device, bf16=m.rt.bf16, side=m.side,
-                     desc="teacher on patches").logits
-    probs, idx = top5(logits, temp)
+    pick, shown, probs, idx = predict(m.teacher, m.teacher_norm, patches, t["patches"], temp, ctx.seed,
+                                      device=m.rt.device, bf16=m.rt.bf16, side=m.side)
     classes = list(m.test.classes)
     plot(shown, probs, idx, classes, out.png, f"{TITLE} (T = {temp:g})", t["columns"])
-    df = pd.DataFrame([{"patch": int(pick[i]), "rank": r + 1, "class": classes[int(idx[i, r])],
-                        "prob": round(float(probs[i, r]), 5)} for i in range(len(shown)) for r in range(idx.shape[1])],
-                      columns=COLUMNS)
+    df = rows(pick, probs, idx, classes)
     p1, p5 = probs[:, 0].numpy(), probs.sum(1).numpy()
     distinct = len(set(idx[:, 0].tolist()))
     measured = [(f"{len(shown)} patches: the teacher's top-1 probability (T = {temp:g}) is {p1.mean():.3f} on average "
