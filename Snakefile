@@ -10,7 +10,7 @@ from augprior import config as params_config
 from augprior import experiments, jobs, overrides, source_images
 from augprior.manifest import dataset_names, image_names
 from augprior.experiments import EXPERIMENTS, FIGURES, TABLES
-from augprior.rule_helpers import RuleHelpers
+from augprior.rule_helpers import RuleHelpers, requested_targets
 
 
 configfile: "params.yaml"
@@ -40,8 +40,10 @@ JOBS = experiments.collect(
 )
 # what the rules ask of the plan (augprior.rule_helpers): the job of a wildcard, its files and resources
 RULES = RuleHelpers(PARAMS, CELLS, JOBS)
-job_spec, job_inputs, job_output, job_log = (
+job_spec, job_param, job_key, job_inputs, job_output, job_log = (
     RULES.job_spec,
+    RULES.job_param,
+    RULES.job_key,
     RULES.job_inputs,
     RULES.job_output,
     RULES.job_log,
@@ -51,7 +53,8 @@ rule_resources, rule_threads, cell_outputs = (
     RULES.rule_threads,
     RULES.cell_outputs,
 )
-if _reasons := RULES.empty_cell_reasons(DATASETS):
+# only about the tables and figures the requested targets make (none requested: all of them)
+if _reasons := RULES.empty_cell_reasons(DATASETS, requested_targets(sys.argv[1:])):
     print(
         "augprior: some cells will stay empty (set AUGPRIOR_MIRROR or data.download=true to compute them):\n  "
         + "\n  ".join(_reasons),

@@ -75,3 +75,39 @@ def test_figure_modules_plot_their_cells(repo, tmp_path):
     out = fig4.plot(df, cells, tmp_path / "fig4.png", fig4.title)
     assert (tmp_path / "fig4.png").stat().st_size > 0
     assert list(zip(out.depth, out.width)) == [(c.extra["depth"], c.extra["width"]) for c in cells]
+
+
+def test_rows_show_the_teacher_the_students_share_and_the_test_images(repo, tmp_path):
+    cells = _cells(repo)
+    job = cells[0].jobs[0]
+    fileio.write_json(tmp_path / f"results/ci/distill/{job.id}/metrics.json",
+                      {"top1": 40.0, "teacher_top1": 80.0, "n": 2000,
+                       "warnings": ["collapse: the student's predictions on the test set put 91% on class 3"]})
+    df = tables.build_rows(cells, tmp_path)
+    row = df.iloc[0]
+    assert (row.teacher_top1, row.student_share, row.n_test) == (80.0, 50.0, "2000")
+    assert "warning: collapse: the student's predictions" in row.notes
+    md = tables.to_markdown(df, "T", "ci")
+    assert f"*({40.0 - 69.30:+.2f})*" in md and "compares different settings" in md  # shown, not compared
+    assert "differences under about 2 points are not resolved" in md and "**Some runs warn**" in md
+    lines = [line for line in md.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert {"teacher_top1", "student_share", "n_test", "delta"} <= set(header)
+    first = [c.strip() for c in lines[2].strip("|").split("|")]
+    assert first[header.index("run_dirs")] == row.run_dirs  # the same text as the CSV
+    paper_md = tables.to_markdown(df, "T", "paper")
+    assert "-29.3" in paper_md and "*(" not in paper_md and "compares different settings" not in paper_md
+
+
+def test_a_users_image_folder_is_not_compared_with_the_papers_cifar_value(repo, tmp_path):
+    folder = tmp_path / "digits"
+    for split in ("train", "test"):
+        (folder / split / "a").mkdir(parents=True)
+    params = config.load(repo / "params.yaml", {"scale": "ci", "table3.datasets": [f"imagefolder:{folder}"],
+                                                "table3.images": ["animals"], "table3.signals": [],
+                                                "table3.augment_combos": []})
+    cells = experiments.cells("table3", params)
+    assert len(cells) == 1 and not cells[0].reason
+    fileio.write_json(tmp_path / f"results/ci/distill/{cells[0].jobs[0].id}/metrics.json", {"top1": 30.0})
+    row = tables.build_rows(cells, tmp_path).iloc[0]
+    assert row.reproduced == 30.0 and pd.isna(row.delta) and "paper value is from another setting" in row.notes

@@ -4,10 +4,11 @@ and why a cell cannot be computed here (data availability)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import manifest, paper
-from .jobs import Job, distill_job, teacher_job, zeroskd_job
+from .jobs import IMAGEFOLDER_PREFIX, Job, distill_job, teacher_job, zeroskd_job
 from .paper import PaperRef
 from .sources import parse_source
 
@@ -41,7 +42,12 @@ class Context:
 
     def missing_data(self, dataset: str) -> str:
         """Why `dataset` cannot be used here ('' when it can)."""
-        if dataset not in self._missing:
+        if dataset in self._missing:
+            return self._missing[dataset]
+        if dataset.startswith(IMAGEFOLDER_PREFIX):  # a user's folder: there or not, never downloaded
+            root = Path(dataset.removeprefix(IMAGEFOLDER_PREFIX)).expanduser()
+            self._missing[dataset] = "" if (root / "train").is_dir() else f"{dataset}: no folder {root}/train"
+        else:
             p = self.params["data"]
             ok = p["download"] or manifest.locally_available(dataset, p["mirror"])
             self._missing[dataset] = "" if ok else (

@@ -1,4 +1,10 @@
-"""Regenerated paper tables: the paper's value next to what the pipeline measured."""
+"""Regenerated paper tables: the paper's value next to what the pipeline measured.
+
+Every row also shows its teacher's test top-1 (`teacher_top1`), the student's share of it
+(`student_share`, %) and the number of test images it was scored on (`n_test`); a run's warnings
+(a collapsed teacher or student, a far too slow run) are in its row's notes. `delta` (reproduced
+minus paper) is only meaningful at paper scale: below it the md shows it in italics and says that
+it compares different settings. `run_dirs` is the same text in the CSV and the md."""
 
 from __future__ import annotations
 
@@ -12,10 +18,11 @@ import pandas as pd
 from . import fileio
 from .cells import Cell
 from .datasets import label
-from .jobs import OUTPUTS, Job, job_dir as _job_dir
+from .jobs import IMAGEFOLDER_PREFIX, OUTPUTS, Job, job_dir as _job_dir
 
 COLUMNS = ["table", "part", "setting", "dataset", "teacher", "student", "epochs", "paper",
-           "reproduced", "std", "n", "delta", "scale", "run_dirs", "notes"]
+           "reproduced", "std", "n", "teacher_top1", "student_share", "n_test", "delta", "scale", "run_dirs", "notes"]
+RESOLVED_POINTS = 2.0  # with one seed per cell, differences smaller than this are not resolved
 
 
 def summarize(values: list[float]) -> tuple[float | None, float | None, int]:
@@ -35,7 +42,7 @@ def build_rows(cells: Iterable[Cell], results_root: str | Path = ".") -> pd.Data
     """One row per cell from the metrics.json of its jobs; an uncomputed cell keeps its reason."""
     rows = []
     for cell in cells:
-        values, dirs, notes = [], [], []
+        values, teachers, n_test, dirs, notes = [], [], [], [], []
         scale = ""
         for job in cell.jobs:
             scale = job.scale
@@ -43,21 +50,34 @@ def build_rows(cells: Iterable[Cell], results_root: str | Path = ".") -> pd.Data
             dirs.append(str(job_dir(job)))
             metrics = run / OUTPUTS[job.kind]
             if metrics.exists():
-                values.append(float(fileio.read_json(metrics)["top1"]))
+                m = fileio.read_json(metrics)
+                values.append(float(m["top1"]))
+                if m.get("teacher_top1") is not None:
+                    teachers.append(float(m["teacher_top1"]))
+                if m.get("n") is not None:
+                    n_test.append(int(m["n"]))
+                notes += [f"warning ({job.id.rsplit('/', 1)[-1]}): {w}" if len(cell.jobs) > 1 else f"warning: {w}"
+                          for w in m.get("warnings") or ()]
             else:
                 notes.append(f"missing {metrics}")
         if cell.reason:
             notes.append(f"not computed: {cell.reason}")
-        if not cell.comparable and cell.paper is not None:
+        # a user's image folder is not a dataset of the paper: its paper value is CIFAR's
+        comparable = cell.comparable and not cell.dataset.startswith(IMAGEFOLDER_PREFIX)
+        if not comparable and cell.paper is not None:
             notes.append("paper value is from another setting (see the paper column's source table)")
         mean, std, n = summarize(values)
+        teacher_top1 = statistics.fmean(teachers) if teachers else None
         rows.append({
             "table": cell.table, "part": cell.part, "setting": cell.setting,
             "dataset": label(cell.dataset), "teacher": cell.teacher, "student": cell.student,
             "epochs": cell.epochs, "paper": cell.paper,
             "reproduced": None if mean is None else round(mean, 2),
             "std": None if std is None else round(std, 2), "n": n,
-            "delta": None if mean is None or cell.paper is None or not cell.comparable else round(mean - cell.paper, 2),
+            "teacher_top1": None if teacher_top1 is None else round(teacher_top1, 2),
+            "student_share": None if mean is None or not teacher_top1 else round(100 * mean / teacher_top1, 1),
+            "n_test": "/".join(str(k) for k in sorted(set(n_test))) if n_test else None,
+            "delta": None if mean is None or cell.paper is None or not comparable else round(mean - cell.paper, 2),
             "scale": scale, "run_dirs": ";".join(dirs), "notes": "; ".join(notes),
         })
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -73,17 +93,28 @@ def fmt(mean: Any, std: Any, n: int) -> str:
 
 def to_markdown(df: pd.DataFrame, title: str, scale: str) -> str:
     view = df.copy()
-    view["reproduced"] = [fmt(m, s, int(n)) for m, s, n in zip(df.reproduced, df["std"], df.n)]
-    view["run_dirs"] = [(d.split(";")[0].removeprefix("results/") + (" …" if ";" in d else "")) if d else ""
-                        for d in df.run_dirs]
-    view = view.drop(columns=["std", "n", "table", "scale"])
+    if {"reproduced", "std", "n"} <= set(df.columns):
+        view["reproduced"] = [fmt(m, s, int(n)) for m, s, n in zip(df.reproduced, df["std"], df.n)]
+    if "delta" in df.columns and scale != "paper":  # another setting than the paper's: shown, not compared
+        view["delta"] = [f"*({d:+.2f})*" if isinstance(d, (int, float)) and not math.isnan(d) else d for d in df.delta]
+    view = view.drop(columns=[c for c in ("std", "n", "table", "scale") if c in view.columns])
     view = view.astype(object).where(view.notna(), "")
     lines = [f"# {title}", "",
              f"Scale: **{scale}**. Test top-1 accuracy (%). `paper` is the published value of Asano & Saeed "
              "(ICLR 2023) for the paper's own setting."]
+    if "teacher_top1" in df.columns:
+        lines.append("`teacher_top1` is the row's teacher on the same test images, `student_share` the student's "
+                     "top-1 as a % of it, `n_test` the number of test images each run was scored on.")
     if scale != "paper":
         lines.append(f"At scale `{scale}` the architectures, epochs and patch counts are smaller than the paper's "
-                     "(see the teacher/student/epochs columns and params.yaml): compare orderings, not values.")
+                     "(see the teacher/student/epochs columns and params.yaml): compare orderings, not values. "
+                     "The *delta* to the paper (in italics) compares different settings, so it is no measure of "
+                     "the reproduction.")
+    if "n" in df.columns and len(df) and (df.n.fillna(0) <= 1).all():
+        lines.append(f"One seed per cell: differences under about {RESOLVED_POINTS:.0f} points are not resolved "
+                     "(seed-to-seed variation of this size is common); more seeds give mean ± std.")
+    if "notes" in df.columns and df.notes.astype(str).str.contains("warning").any():
+        lines.append("**Some runs warn** (see their notes): a collapsed run predicts one class for most images.")
     lines += ["", view.to_markdown(index=False), ""]
     return "\n".join(lines)
 
@@ -91,3 +122,19 @@ def to_markdown(df: pd.DataFrame, title: str, scale: str) -> str:
 def write_table(df: pd.DataFrame, csv_path: str | Path, title: str, scale: str) -> None:
     fileio.write_text(csv_path, df.to_csv(index=False))
     fileio.write_text(Path(csv_path).with_suffix(".md"), to_markdown(df, title, scale))
+
+
+def figure_title(title: str, scale: str, cells: Iterable[Cell]) -> str:
+    """A figure's title with the scale it was made at and the dataset(s) it was scored on."""
+    datasets = ", ".join(sorted({label(c.dataset) for c in cells if c.dataset}))
+    return f"{title} (scale {scale}" + (f", {datasets})" if datasets else ")")
+
+
+def summary_line(name: str, df: pd.DataFrame, csv_path: str | Path) -> str:
+    """What a table job did, in one log line."""
+    runs = sum(len(d.split(";")) for d in df.run_dirs if d) if "run_dirs" in df.columns else 0
+    done = int(df.reproduced.notna().sum()) if "reproduced" in df.columns else len(df)
+    empty = int(df.notes.astype(str).str.contains("not computed: ").sum()) if "notes" in df.columns else 0
+    warned = int(df.notes.astype(str).str.contains("warning").sum()) if "notes" in df.columns else 0
+    return (f"{name}: {done}/{len(df)} rows computed from {runs} runs, {empty} empty with a reason"
+            + (f", {warned} with warnings" if warned else "") + f" -> {csv_path} and {Path(csv_path).with_suffix('.md')}")

@@ -26,9 +26,10 @@ rule analysis:
     resources:
         **rule_resources("analysis"),
     params:
-        cells=lambda wc: CELLS[wc.name],
+        key=lambda wc: RULES.table_key(wc.name, PARAMS),
+        cells=lambda wc: RULES.table_cells(wc.name),
         block=lambda wc: experiments.context(PARAMS, wc.name).block,
-        resolved=PARAMS,
+        resolved=RULES.untracked(PARAMS),
         title=lambda wc: EXPERIMENTS.get(wc.name).title,
     script:
         "../scripts/analysis.py"

@@ -13,7 +13,8 @@ rule distill:
     resources:
         **rule_resources("distill"),
     params:
-        job=job_spec("distill"),
+        key=job_key("distill"),
+        job=job_param("distill"),
     script:
         "../scripts/distill.py"
 
@@ -33,6 +34,7 @@ rule zeroskd:
     resources:
         **rule_resources("distill"),
     params:
-        job=job_spec("zeroskd"),
+        key=job_key("zeroskd"),
+        job=job_param("zeroskd"),
     script:
         "../scripts/zeroskd.py"

@@ -13,7 +13,8 @@ rule make_patches:
     resources:
         **rule_resources("patches"),
     params:
-        job=job_spec("patches"),
+        key=job_key("patches"),
+        job=job_param("patches"),
     script:
         "../scripts/make_patches.py"
 
@@ -31,6 +32,7 @@ rule make_synthetic:
     resources:
         **rule_resources("patches"),
     params:
-        job=job_spec("synthetic"),
+        key=job_key("synthetic"),
+        job=job_param("synthetic"),
     script:
         "../scripts/make_synthetic.py"

@@ -18,7 +18,8 @@ rule table:
     conda:
         "../envs/augprior.yaml"
     params:
-        cells=lambda wc: CELLS[wc.name],
+        key=lambda wc: RULES.table_key(wc.name),
+        cells=lambda wc: RULES.table_cells(wc.name),
         title=lambda wc: EXPERIMENTS.get(wc.name).title,
     script:
         "../scripts/table.py"
@@ -45,7 +46,8 @@ rule figure:
     conda:
         "../envs/augprior.yaml"
     params:
-        cells=lambda wc: CELLS[wc.name],
+        key=lambda wc: RULES.table_key(wc.name),
+        cells=lambda wc: RULES.table_cells(wc.name),
         mirror=PARAMS["data"]["mirror"],
         title=lambda wc: EXPERIMENTS.get(wc.name).title,
     script:

@@ -11,6 +11,7 @@ rule train_teacher:
     resources:
         **rule_resources("teacher"),
     params:
-        job=job_spec("teacher"),
+        key=job_key("teacher"),
+        job=job_param("teacher"),
     script:
         "../scripts/train_teacher.py"

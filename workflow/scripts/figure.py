@@ -4,9 +4,12 @@ from augprior import tables, tracked
 from augprior.experiments import EXPERIMENTS
 
 with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
-    figure = EXPERIMENTS.get(snakemake.wildcards.name)  # noqa: F821
-    cells = snakemake.params.cells  # noqa: F821
-    df = figure.plot(tables.build_rows(cells), cells, snakemake.output.png, figure.title,  # noqa: F821
-                     snakemake.params.mirror)  # noqa: F821
-    tables.write_table(df, snakemake.output.csv, figure.title, snakemake.config["scale"])  # noqa: F821
-    tracked.write(snakemake.wildcards.name, cells, snakemake.output.metrics, snakemake.output.curves)  # noqa: F821
+    name = snakemake.wildcards.name  # noqa: F821
+    figure = EXPERIMENTS.get(name)
+    cells = snakemake.params.cells.value  # noqa: F821
+    scale = snakemake.config["scale"]  # noqa: F821
+    title = tables.figure_title(figure.title, scale, cells)  # the PNG says at which scale, on which data
+    df = figure.plot(tables.build_rows(cells), cells, snakemake.output.png, title, snakemake.params.mirror)  # noqa: F821
+    tables.write_table(df, snakemake.output.csv, title, scale)  # noqa: F821
+    tracked.write(name, cells, snakemake.output.metrics, snakemake.output.curves)  # noqa: F821
+    print(tables.summary_line(name, df, snakemake.output.csv) + f"; figure {snakemake.output.png}")  # noqa: F821

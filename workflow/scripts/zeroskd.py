@@ -5,4 +5,4 @@ from _common import job_context
 from augprior.synthetic import zeroskd
 
 with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
-    zeroskd(snakemake.params.job, Path(snakemake.output.metrics).parent)  # noqa: F821
+    zeroskd(snakemake.params.job.value, Path(snakemake.output.metrics).parent)  # noqa: F821
