@@ -297,6 +297,60 @@ class CompressOptions(CompressParams):
     sparsity: Number = Field(0.5, ge=0, lt=1, description="target fraction of zero weights in every conv and linear layer (prune)")
 
 
+class VideoFakeOptions(Options):
+    """The fake videos of one image (official data_generation/make_fakevideo_dataset.py; augprior.video.fakevideo)."""
+
+    image: StrictStr = Field("city", min_length=1, description="source image (the paper: City)")
+    num: StrictInt = Field(200000, ge=1, description="number of fake clips (the paper: 200K)")
+    frames: StrictInt = Field(12, ge=1, description="frames per clip (the paper: 12; the script's default 16)")
+    size: StrictInt = Field(230, ge=8, description="frame side in pixels (the script's --img_size)")
+    initcrop: Number = Field(0.5, gt=0, le=1, description="side of the initial square crop relative to the image's shorter side")
+    scale: list[Annotated[Number, Field(ge=1)]] = Field(
+        [500, 1], min_length=2, max_length=2, description="inverse area fractions of the two crop boxes (1/500 .. 1)")
+    seed: StrictInt = Field(0, ge=0, description="seed (clip k depends on the seed and k only)")
+    store: StrictBool = Field(True, description="write the clips once (a uint8 .npy + .json; 1.9 MB a clip at 12 x 230 px) "
+                                                "instead of rendering them in the loader workers every epoch (~0.14 s a clip)")
+    workers: StrictInt = Field(8, ge=1, description="processes writing a stored set (the output is identical for any count)")
+
+
+class VideoOptions(Options):
+    """Single-image video distillation (Table 6; official video/distiller.py, paper Appendix B.1)."""
+
+    teacher: Arch = Field("x3d_xs", description="teacher architecture (its crop size and clip length are the student's too)")
+    student: Arch = Field("x3d_xs_expanded", description="student architecture (X3D-XS, depth factor 3, width factor 5: 18.1M parameters)")
+    epochs: StrictInt = Field(400, ge=1, description="epochs (one pass over the fake clips each)")
+    batch_size: StrictInt = Field(256, ge=2, description="batch size (the paper: 128 per GPU on two GPUs)")
+    optimizer: Literal["adam", "adamw"] = Field("adamw", description="adamw (the official code) or adam")
+    lr: Number = Field(1e-3, gt=0, description="learning rate")
+    lr_schedule: Literal["constant", "cosine", "linear"] = Field("cosine", description="after the warm-up")
+    warmup_epochs: Number = Field(5, ge=0, description="linear warm-up in epochs")
+    weight_decay: Number = Field(0.0, ge=0, description="decoupled weight decay (the paper: none)")
+    temperature: Number = Field(5.0, gt=0, description="KD temperature T")
+    augmix: StrictBool = Field(True, description="AugMix (pytorchvideo) on every training clip")
+    cutmix: StrictBool = Field(True, description="CutMix on every batch")
+    cutmix_beta: Number = Field(1.0, gt=0, description="CutMix lambda ~ Beta(beta, beta)")
+    hflip: StrictBool = Field(True, description="random horizontal flip of training clips")
+    short_side: list[Annotated[StrictInt, Field(ge=1)]] = Field(
+        [183, 229], min_length=2, max_length=2, description="random shorter side of training clips before the crop [min, max]")
+    test_clips: StrictInt = Field(10, ge=1, description="temporal clips per test video (predictions averaged)")
+    test_short_side: StrictInt = Field(183, ge=1, description="shorter side of test clips before the centre crop")
+    test_stride: StrictInt = Field(12, ge=1, description="temporal subsampling of test clips: a clip spans frames x stride frames at the nominal fps")
+    test_batch_size: StrictInt = Field(8, ge=1, description="test videos per forward batch (x test_clips clips)")
+    eval_every: StrictInt = Field(0, ge=0, description="test-set evaluation every N epochs (0 = only at the end)")
+    eval_subset: Optional[StrictInt] = Field(None, ge=1, description="evaluate on a fixed seeded sample of N test videos (null = all)")
+    checkpoint_every_steps: StrictInt = Field(0, ge=0, description="extra mid-epoch checkpoints every N steps (0 = only at epoch ends)")
+    workers: StrictInt = Field(8, ge=0, description="loader worker processes (clip rendering, augmentation, decoding)")
+    fake: VideoFakeOptions = Field(VideoFakeOptions(), description=VideoFakeOptions.__doc__)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "VideoOptions":
+        if self.short_side[0] > self.short_side[1]:
+            raise ValueError(f"video.short_side must be [min, max] with min <= max, got {self.short_side}")
+        if self.fake.scale[0] < self.fake.scale[1]:
+            raise ValueError(f"video.fake.scale must be [a, b] with a >= b (inverse area fractions), got {self.fake.scale}")
+        return self
+
+
 # ----------------------------------------------------------------------------- params.yaml
 
 class DataOptions(Options):
@@ -316,6 +370,7 @@ class ResourcesOptions(Options):
     patches: RuleResources = Field(RuleResources(gpu=0, cpus=4, mem_mb=16000, runtime=240), description="patch and synthetic set jobs")
     distill: RuleResources = Field(RuleResources(gpu=1, cpus=8, mem_mb=32000, runtime=4320), description="distillation and ZeroSKD jobs")
     analysis: RuleResources = Field(RuleResources(gpu=1, cpus=8, mem_mb=32000, runtime=240), description="analysis figures (feature extraction on the GPU, t-SNE on the CPUs)")
+    video: RuleResources = Field(RuleResources(gpu=1, cpus=16, mem_mb=64000, runtime=4320), description="video teacher, fake-video and video distillation jobs (Table 6)")
 
 
 # table/figure blocks while augprior.experiments has no registry of params models: loose mappings
@@ -341,6 +396,7 @@ class Params(Options):
     synthetic: SyntheticOptions = Field(SyntheticOptions(), description=SyntheticOptions.__doc__)
     zeroskd: ZeroSKDParams = Field(ZeroSKDParams(), description="zero-shot KD (Table 2); the student comes from the table")
     distill: DistillOptions = Field(DistillOptions(), description=DistillOptions.__doc__)
+    video: VideoOptions = Field(VideoOptions(), description=VideoOptions.__doc__)
     compress: CompressParams = Field(CompressParams(), description="compression by self-distillation (Tables 13, 14)")
     resources: ResourcesOptions = Field(ResourcesOptions(), description="per-rule cluster resources (SLURM profile)")
     table1: _Loose = Field({}, description="Table 1: distillation data")
