@@ -23,10 +23,12 @@ from .config import deep_merge
 from .provenance import params_hash
 
 RESULTS = "results"
-KINDS = ("teacher", "patches", "synthetic", "distill", "zeroskd", "compress")
+KINDS = ("teacher", "patches", "synthetic", "distill", "zeroskd", "compress",
+         "video_teacher", "fakevideos", "video_distill")  # video kinds: augprior.video.jobs
 # which file marks a finished job of each kind
 OUTPUTS = {"teacher": "metrics.json", "patches": "patches.npy", "synthetic": "synthetic.npy",
-           "distill": "metrics.json", "zeroskd": "metrics.json", "compress": "metrics.json"}
+           "distill": "metrics.json", "zeroskd": "metrics.json", "compress": "metrics.json",
+           "video_teacher": "metrics.json", "fakevideos": "fakevideos.npy", "video_distill": "metrics.json"}
 AUG_KEYS = ("hflip", "random_crop", "mixup", "cutmix")
 AUG_SHORT = {"hflip": "flip", "random_crop": "crop", "mixup": "mixup", "cutmix": "cutmix"}
 
@@ -73,6 +75,10 @@ def inputs(job: Job) -> dict[str, str]:
         out["teacher"] = job.spec["teacher_path"]
     if "patches_path" in job.spec:
         out["patches"] = job.spec["patches_path"]
+    if "fakevideos_path" in job.spec:
+        out["fakevideos"] = job.spec["fakevideos_path"]
+    if "checkpoint_path" in job.spec:  # a user's teacher file (video teachers)
+        out["checkpoint"] = job.spec["checkpoint_path"]
     if (job.spec.get("input") or {}).get("path"):
         out["data"] = job.spec["input"]["path"]
     if job.kind == "patches" and "image_md5" in job.spec:
