@@ -74,3 +74,13 @@ def test_minibatch_cka_matrix_and_errors():
         acc.update([x], [y])
     with pytest.raises(ValueError, match="at least 4"):
         cka.hsic_unbiased(torch.eye(3, dtype=torch.float64), torch.eye(3, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_agrees_with_ckatorch(kernel):
+    """Oracle: ckatorch 1.0.3's cka_base (Kornblith et al.'s reference, biased HSIC) in float64."""
+    from ckatorch import cka_base
+
+    x, y = _data()
+    ours = cka.linear_cka(x, y) if kernel == "linear" else cka.rbf_cka(x, y, threshold=1.0)
+    assert ours == pytest.approx(float(cka_base(x, y, kernel=kernel, threshold=1.0)), abs=1e-9)

@@ -42,3 +42,19 @@ def test_distance_to_itself_is_zero():
     assert dist[(j - i) == 4].abs().max() < 1e-12 and dist[(j - i) != 4].min() > 0
     assert len(gist.pairwise_distances(d, pairs=10)) == 10 and (gist.pairwise_distances(d, pairs=10) >= 0).all()
     assert gist.pairwise_distances(d, pairs=10) == pytest.approx(gist.pairwise_distances(d, pairs=10))
+
+
+def test_agrees_with_torchgist_a_port_of_the_reference_lmgist():
+    """Oracle: torchgist 1.0.0 (one image at a time, float32); its features are in MATLAB's column-major block
+    order. It silences every warning on import, so it is imported under catch_warnings."""
+    import warnings
+
+    with warnings.catch_warnings():
+        from torchgist.models.models import GIST
+
+    images = torch.randint(0, 256, (3, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    ours = gist.gist(images, side=64)
+    filters = ours.shape[1] // 16
+    ours = ours.view(3, filters, 4, 4).transpose(2, 3).reshape(3, -1)
+    theirs = GIST(image_size=(64, 64), boundary_extension=16)(images.double()).double()
+    assert (ours - theirs).abs().max() < 1e-5 * theirs.abs().max()

@@ -28,17 +28,22 @@ def gabor_bank(side: int, orientations=(8, 8, 8, 8)) -> torch.Tensor:
 
 
 def grayscale(images: torch.Tensor) -> torch.Tensor:
-    """uint8 or float (N, C, H, W) -> float64 (N, H, W) in [0, 255]."""
+    """uint8 or float (N, C, H, W) -> float64 (N, H, W), each image stretched to [0, 255] as LMgist does."""
     x = images.double()
-    if images.dtype != torch.uint8 and x.max() <= 1:
-        x = x * 255
-    return x.mean(1) if x.shape[1] == 3 else x[:, 0]
+    x = x.mean(1) if x.shape[1] == 3 else x[:, 0]
+    x = x - x.amin((1, 2), keepdim=True)
+    return x * (255 / x.amax((1, 2), keepdim=True).clamp_min(1e-12))
+
+
+def symmetric_pad(x: torch.Tensor, p: int) -> torch.Tensor:
+    """MATLAB's padarray(x, [p p], 'symmetric') on the last two dims (the edge pixel is repeated)."""
+    x = torch.cat([x[..., :p, :].flip(-2), x, x[..., -p:, :].flip(-2)], -2)
+    return torch.cat([x[..., :p].flip(-1), x, x[..., -p:].flip(-1)], -1)
 
 
 def prefilter(x: torch.Tensor, fc: float = 4.0, pad: int = 5) -> torch.Tensor:
     """LMgist's prefilt: log, whitening, local contrast normalisation (N, H, W)."""
-    x = torch.log(x + 1)
-    x = F.pad(x[:, None], (pad, pad, pad, pad), mode="reflect")[:, 0]
+    x = symmetric_pad(torch.log(x + 1), pad)
     n = x.shape[-1]
     s1 = fc / math.sqrt(math.log(2))
     f = torch.fft.fftshift(torch.arange(-n // 2, n - n // 2, dtype=torch.float64))
@@ -62,7 +67,7 @@ def gist(images: torch.Tensor, side: int = 32, blocks: int = 4, orientations=(8,
                               antialias=True)[:, 0]
         x = prefilter(x)
         p = side // 4  # LMgist pads the image by a quarter (symmetric) before filtering
-        x = F.pad(x[:, None], (p, p, p, p), mode="reflect")[:, 0]
+        x = symmetric_pad(x, p)
         spec = torch.fft.fft2(x)[:, None] * bank[None]
         energy = torch.fft.ifft2(spec).abs()[..., p:p + side, p:p + side]
         pooled = F.adaptive_avg_pool2d(energy, blocks)  # (B, filters, blocks, blocks)
