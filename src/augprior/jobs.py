@@ -113,7 +113,7 @@ def teacher_job(params: dict[str, Any], dataset: str, arch: str | None = None, s
         identity["data_fingerprint"] = folder_fingerprint(dataset.removeprefix(IMAGEFOLDER_PREFIX))
     digest = params_hash(identity)[:8]
     spec = {**common(params, seed), "dataset": dataset, "teacher": cfg}
-    return Job("teacher", f"{dataset}/{cfg['arch']}_seed{seed}_{digest}", spec)
+    return Job("teacher", f"{dataset_dir(dataset)}/{cfg['arch']}_seed{seed}_{digest}", spec)
 
 
 def patches_job(params: dict[str, Any], image: str) -> Job:
@@ -150,7 +150,7 @@ def distill_job(params: dict[str, Any], dataset: str, source: str, seed: int, te
     made_by = src.made_by
     digest = params_hash({"distill": cfg, "teacher": t.id, "input": src.input,
                           "made_by": made_by.id if made_by else None})[:8]
-    job_id = (f"{dataset}/{t.spec['teacher']['arch']}-{cfg['student']}/{slug(source)}/"
+    job_id = (f"{dataset_dir(dataset)}/{t.spec['teacher']['arch']}-{cfg['student']}/{slug(source)}/"
               f"{signal_name(cfg)}_{cfg['loss']}_{aug_slug(cfg['augment'])}_{digest}/seed{seed}")
     spec = {**common(params, seed), "dataset": dataset, "distill": cfg, "teacher_path": job_path(t, "model.pt")}
     if src.input is not None:
@@ -165,7 +165,7 @@ def zeroskd_job(params: dict[str, Any], dataset: str, teacher: str, student: str
     t = teacher_job(params, dataset, teacher)
     digest = params_hash({"zeroskd": cfg, "teacher": t.id})[:8]
     spec = {**common(params, seed), "dataset": dataset, "teacher_path": job_path(t, "model.pt"), "zeroskd": cfg}
-    return Job("zeroskd", f"{dataset}/{teacher}-{student}/{digest}/seed{seed}", spec, needs=(t,))
+    return Job("zeroskd", f"{dataset_dir(dataset)}/{teacher}-{student}/{digest}/seed{seed}", spec, needs=(t,))
 
 
 def compress_job(params: dict[str, Any], dataset: str, source: str, method: str, seed: int,
@@ -256,6 +256,14 @@ def signal_name(distill: dict[str, Any]) -> str:
 
 def aug_slug(aug: dict[str, Any]) -> str:
     return "-".join(AUG_SHORT[k] for k in AUG_KEYS if aug.get(k)) or "noaug"
+
+
+def dataset_dir(dataset: str) -> str:
+    """A dataset's folder in job ids: its name, or `imagefolder-<folder name>` for a user's image folder
+    (its full path and content are in the id's hash)."""
+    if dataset.startswith(IMAGEFOLDER_PREFIX):
+        return "imagefolder-" + slug(Path(dataset.removeprefix(IMAGEFOLDER_PREFIX)).expanduser().name)
+    return dataset
 
 
 def slug(source: str) -> str:
