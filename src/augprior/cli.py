@@ -160,7 +160,13 @@ def cmd_patches(args: argparse.Namespace) -> int:
 def _add_train_teacher(p: argparse.ArgumentParser) -> None:
     _add_params_file(p)
     g = p.add_argument_group("files")
-    g.add_argument("--dataset", default="cifar10_jpeg", help="dataset to train on (default: cifar10_jpeg)")
+    g.add_argument("--dataset", default="cifar10_jpeg", metavar="DATASET",
+                   help="dataset to train on: cifar10, cifar100, cifar10_jpeg, fashion_mnist, or your own "
+                        "imagefolder:PATH laid out as PATH/train/<class>/*.{jpg,png,bmp,gif,webp,tif,ppm,pgm} and PATH/test/<class>/* "
+                        "(or val/); class names are the sorted folder names; every image, grayscale or any size, "
+                        "becomes RGB, resized (shorter side) and centre-cropped to --image-size, by default the "
+                        "architecture's input size (32 px for CIFAR-style nets, 224 for tv:/timm:); see the "
+                        "README's 'Your own images and datasets' (default: cifar10_jpeg)")
     g.add_argument("--out", required=True, type=Path, help="output folder (model.pt, metrics.json, state.pt)")
     g = p.add_argument_group("teacher (params.yaml's teacher: block; defaults from params.yaml)")
     options.add_arguments(g, TeacherOptions, dest_prefix="teacher.")
