@@ -299,3 +299,6 @@ def load_checkpoint_into(model: nn.Module, path: str | os.PathLike, *, strict: b
 
 __all__ = ["ARCHITECTURES", "CheckpointError", "UnknownArchitecture", "CifarResNet", "CifarVGG", "WideResNet", "build_model", "default_input_size",
            "load_checkpoint_into", "model_source", "param_count", "read_state_dict"]
+
+
+from . import efficientnet_lite as _efficientnet_lite  # noqa: E402,F401  (registers timm:efficientnet_lite0)
