@@ -70,6 +70,7 @@ include: "workflow/rules/teachers.smk"
 include: "workflow/rules/patches.smk"
 include: "workflow/rules/distill.smk"
 include: "workflow/rules/compress.smk"
+include: "workflow/rules/video.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/analysis.smk"
 
