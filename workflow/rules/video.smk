@@ -28,9 +28,9 @@ rule make_fakevideos:
         job_log("fakevideos"),
     conda:
         "../envs/augprior.yaml"
-    threads: rule_threads("video")
+    threads: rule_threads("patches")
     resources:
-        **rule_resources("video"),
+        **rule_resources("patches"),
     params:
         key=job_key("fakevideos"),
         job=job_param("fakevideos"),
