@@ -313,6 +313,20 @@ class VideoFakeOptions(Options):
     workers: StrictInt = Field(8, ge=1, description="processes writing a stored set (the output is identical for any count)")
 
 
+class VideoFinetuneOptions(Options):
+    """Supervised fine-tuning of the Kinetics X3D-XS on the target (a teacher source "finetune:hub"); the paper
+    fine-tunes its UCF-101 teacher so but gives no recipe: these values are this project's choice."""
+
+    epochs: StrictInt = Field(30, ge=1, description="epochs (one random clip of every training video each)")
+    batch_size: StrictInt = Field(64, ge=2, description="batch size")
+    optimizer: Literal["adam", "adamw"] = Field("adamw", description="optimizer")
+    lr: Number = Field(1e-4, gt=0, description="learning rate")
+    lr_schedule: Literal["constant", "cosine", "linear"] = Field("cosine", description="after the warm-up")
+    warmup_epochs: Number = Field(2, ge=0, description="linear warm-up in epochs")
+    weight_decay: Number = Field(0.05, ge=0, description="decoupled weight decay")
+    label_smoothing: Probability = Field(0.0, description="label smoothing of the cross-entropy")
+
+
 class VideoOptions(Options):
     """Single-image video distillation (Table 6; official video/distiller.py, paper Appendix B.1)."""
 
@@ -341,6 +355,7 @@ class VideoOptions(Options):
     checkpoint_every_steps: StrictInt = Field(0, ge=0, description="extra mid-epoch checkpoints every N steps (0 = only at epoch ends)")
     workers: StrictInt = Field(8, ge=0, description="loader worker processes (clip rendering, augmentation, decoding)")
     fake: VideoFakeOptions = Field(VideoFakeOptions(), description=VideoFakeOptions.__doc__)
+    finetune: VideoFinetuneOptions = Field(VideoFinetuneOptions(), description=VideoFinetuneOptions.__doc__.split("\n")[0])
 
     @model_validator(mode="after")
     def _ranges(self) -> "VideoOptions":
