@@ -71,6 +71,7 @@ include: "workflow/rules/patches.smk"
 include: "workflow/rules/distill.smk"
 include: "workflow/rules/compress.smk"
 include: "workflow/rules/video.smk"
+include: "workflow/rules/audio.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/analysis.smk"
 

@@ -378,3 +378,7 @@ def read_idx(path: Path) -> np.ndarray:
     if arr.size != int(np.prod(dims)):
         raise manifest.DataError(f"{path}: expected {int(np.prod(dims))} values, found {arr.size}")
     return arr.reshape(dims)
+
+
+# audio datasets register themselves in DATASETS (augprior.audio.data)
+from .audio import data as _audio_data  # noqa: E402,F401

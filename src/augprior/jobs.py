@@ -24,11 +24,13 @@ from .provenance import params_hash
 
 RESULTS = "results"
 KINDS = ("teacher", "patches", "synthetic", "distill", "zeroskd", "compress",
-         "video_teacher", "fakevideos", "video_distill")  # video kinds: augprior.video.jobs
+         "video_teacher", "fakevideos", "video_distill",  # video kinds: augprior.video.jobs
+         "audio_teacher", "audio_clips", "audio_distill")  # audio kinds: augprior.audio.jobs
 # which file marks a finished job of each kind
 OUTPUTS = {"teacher": "metrics.json", "patches": "patches.npy", "synthetic": "synthetic.npy",
            "distill": "metrics.json", "zeroskd": "metrics.json", "compress": "metrics.json",
-           "video_teacher": "metrics.json", "fakevideos": "fakevideos.npy", "video_distill": "metrics.json"}
+           "video_teacher": "metrics.json", "fakevideos": "fakevideos.npy", "video_distill": "metrics.json",
+           "audio_teacher": "metrics.json", "audio_clips": "clips.npy", "audio_distill": "metrics.json"}
 AUG_KEYS = ("hflip", "random_crop", "mixup", "cutmix")
 AUG_SHORT = {"hflip": "flip", "random_crop": "crop", "mixup": "mixup", "cutmix": "cutmix"}
 
@@ -77,6 +79,10 @@ def inputs(job: Job) -> dict[str, str]:
         out["patches"] = job.spec["patches_path"]
     if "fakevideos_path" in job.spec:
         out["fakevideos"] = job.spec["fakevideos_path"]
+    if "clips_path" in job.spec:  # an audio clip set
+        out["clips"] = job.spec["clips_path"]
+    if job.kind == "audio_clips" and job.spec.get("source_md5"):
+        out["source"] = job.spec["source"]  # a user's clip file
     if "checkpoint_path" in job.spec:  # a user's teacher file (video teachers)
         out["checkpoint"] = job.spec["checkpoint_path"]
     if (job.spec.get("input") or {}).get("path"):

@@ -366,6 +366,54 @@ class VideoOptions(Options):
         return self
 
 
+class AudioTeacherOptions(Options):
+    """Supervised audio teacher (augprior.audio.train; paper Appendix C.4.2: Adam, lr 1e-3, batch 128)."""
+
+    arch: Arch = Field("audio_cnn", description="architecture (audio_cnn: the paper's C.3 CNN; audio_cnn_s{k}: widths / k)")
+    epochs: StrictInt = Field(200, ge=1, description="epochs (not stated in the paper)")
+    steps_per_epoch: Optional[StrictInt] = Field(None, ge=1, description="steps per epoch (null = one pass over the training clips)")
+    batch_size: StrictInt = Field(128, ge=1, description="batch size")
+    lr: Number = Field(1e-3, gt=0, description="Adam learning rate (fixed)")
+    l2: Number = Field(1e-4, ge=0, description="L2 regularisation rate on every convolution's weights")
+    crop_seconds: Number = Field(1.0, gt=0, description="random training crop in seconds (the model's input)")
+    train_subset: Optional[StrictInt] = Field(None, ge=1, description="train on a fixed seeded sample of N clips (null = all)")
+    eval_every: StrictInt = Field(0, ge=0, description="test-set evaluation every N epochs (0 = only at the end)")
+
+
+class AudioClipOptions(Options):
+    """The clip set of one source clip (augprior.audio.clipset; paper Appendix C.1)."""
+
+    num: StrictInt = Field(50000, ge=1, description="number of augmented crops (the paper: 50K)")
+    crop_seconds: Number = Field(2.0, gt=0, description="random crop of the source in seconds (the paper: 2)")
+    source_seconds: Number = Field(300.0, gt=0, description="length of the synthesised stand-in clips (the paper's clips: ~5 min)")
+    seed: StrictInt = Field(0, ge=0, description="seed (clip i depends on the seed and i only)")
+    workers: StrictInt = Field(4, ge=1, description="processes (the output is identical for any count)")
+
+
+class AudioDistillOptions(Options):
+    """Audio KD on the clip set (augprior.audio.train; paper C.4.2: Adam, lr 1e-3, batch 512, MixUp; T = 8)."""
+
+    student: Arch = Field("audio_cnn", description="student architecture")
+    epochs: StrictInt = Field(1000, ge=1, description="epochs over the clip set (not stated for audio; the image runs' 1000)")
+    steps_per_epoch: Optional[StrictInt] = Field(None, ge=1, description="steps per epoch (null = one pass over the clips)")
+    batch_size: StrictInt = Field(512, ge=1, description="batch size")
+    lr: Number = Field(1e-3, gt=0, description="Adam learning rate (fixed)")
+    l2: Number = Field(1e-4, ge=0, description="L2 regularisation rate on every convolution's weights")
+    temperature: Number = Field(8.0, gt=0, description="KD temperature T (paper C.4.1: 8 throughout)")
+    mixup: StrictBool = Field(True, description="MixUp of each batch with its reverse, lambda ~ U(0, 1)")
+    crop_seconds: Number = Field(1.0, gt=0, description="random 1-s crop of each clip (the model's input)")
+    full_data_subset: Optional[StrictInt] = Field(None, ge=1, description="cap on the full-data row's training clips (null = all)")
+    eval_every: StrictInt = Field(0, ge=0, description="test-set evaluation every N epochs (0 = only at the end)")
+
+
+class AudioOptions(Options):
+    """Single-clip audio distillation (Table 5, Fig. 10; augprior.audio)."""
+
+    teacher: AudioTeacherOptions = Field(AudioTeacherOptions(), description=AudioTeacherOptions.__doc__)
+    clips: AudioClipOptions = Field(AudioClipOptions(), description=AudioClipOptions.__doc__)
+    distill: AudioDistillOptions = Field(AudioDistillOptions(), description=AudioDistillOptions.__doc__)
+
+
 # ----------------------------------------------------------------------------- params.yaml
 
 class DataOptions(Options):
@@ -412,6 +460,7 @@ class Params(Options):
     zeroskd: ZeroSKDParams = Field(ZeroSKDParams(), description="zero-shot KD (Table 2); the student comes from the table")
     distill: DistillOptions = Field(DistillOptions(), description=DistillOptions.__doc__)
     video: VideoOptions = Field(VideoOptions(), description=VideoOptions.__doc__)
+    audio: AudioOptions = Field(AudioOptions(), description=AudioOptions.__doc__)
     compress: CompressParams = Field(CompressParams(), description="compression by self-distillation (Tables 13, 14)")
     resources: ResourcesOptions = Field(ResourcesOptions(), description="per-rule cluster resources (SLURM profile)")
     table1: _Loose = Field({}, description="Table 1: distillation data")

@@ -301,4 +301,6 @@ __all__ = ["ARCHITECTURES", "CheckpointError", "UnknownArchitecture", "CifarResN
            "load_checkpoint_into", "model_source", "param_count", "read_state_dict"]
 
 
+from ..audio import model as _audio_model  # noqa: E402,F401  (registers audio_cnn)
+
 from . import efficientnet_lite as _efficientnet_lite  # noqa: E402,F401  (registers timm:efficientnet_lite0)
