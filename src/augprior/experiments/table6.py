@@ -2,8 +2,9 @@
 (augprior.video), evaluated with 10 temporal clips per test video on UCF-101 (split 1) and Kinetics-400.
 
 A dataset's cells need its folder (table6.roots, else <mirror>/data/<dataset>) and a teacher: "hub"
-(pytorchvideo's Kinetics-400 X3D-XS weights, downloaded on a connected machine) or "checkpoint:PATH" (a
-user file; the paper fine-tunes the Kinetics X3D-XS on UCF-101, which this project does not do).
+(pytorchvideo's Kinetics-400 X3D-XS weights, downloaded on a connected machine), "checkpoint:PATH" (a user
+file), or "finetune:hub" (the Kinetics X3D-XS fine-tuned on the target's training split, as the paper's
+UCF-101 teacher; the recipe, video.finetune, is this project's choice).
 Without the folder the cells are empty with the reason, except with plan_missing (paper scale: the jobs are
 planned for a cluster and fail with one line naming what is missing); where data.download is false the
 hub weights must already be in the torch hub cache.
@@ -20,15 +21,14 @@ from ..video.datasets import LABELS
 from ..video.jobs import video_distill_job, video_teacher_job
 from . import EXPERIMENTS, Block
 
-NO_UCF_TEACHER = ("no UCF-101 X3D-XS teacher: the paper fine-tunes the Kinetics-400 X3D-XS on UCF-101 split 1 "
-                  "(90.4%), which this project does not do; set table6.teachers.ucf101 to checkpoint:PATH")
 
 
 class Table6Params(Block):
     datasets: list[str] = Field(["ucf101", "kinetics400"], description="target datasets (ucf101, kinetics400)")
     teachers: dict[str, Optional[str]] = Field(
-        {"ucf101": None, "kinetics400": "hub"},
-        description="dataset -> teacher: hub (pytorchvideo's Kinetics-400 X3D-XS) | checkpoint:PATH | null (cells empty)")
+        {"ucf101": "finetune:hub", "kinetics400": "hub"},
+        description="dataset -> teacher: hub (pytorchvideo's Kinetics-400 X3D-XS) | checkpoint:PATH | finetune:hub "
+                    "(fine-tuned on the target, video.finetune) | finetune:checkpoint:PATH | null (cells empty)")
     roots: dict[str, Optional[str]] = Field(
         {"ucf101": None, "kinetics400": None},
         description="dataset -> its folder in the official layout (null = <mirror>/data/<dataset>)")
@@ -57,12 +57,12 @@ def _reason(ctx, dataset: str, teacher: str | None) -> str:
     if dataset not in LABELS:
         return f"unknown video dataset {dataset!r} (known: {', '.join(LABELS)})"
     if teacher is None:
-        return NO_UCF_TEACHER if dataset == "ucf101" else f"no teacher given for {dataset} (table6.teachers.{dataset})"
+        return f"no teacher given for {dataset} (table6.teachers.{dataset} is null)"
     root = _root(ctx, dataset)
     if (root is None or not root.is_dir()) and not (ctx.block["plan_missing"] and ctx.params["data"]["download"]):
         return (f"{dataset} ({LABELS[dataset]}) is not here ({root or 'no mirror set'}: no such folder; the official "
                 f"layout is described in augprior.video.datasets) at scale {ctx.scale}")
-    if teacher == "hub" and not ctx.params["data"]["download"] and not _hub_weights_here():
+    if teacher.endswith("hub") and not ctx.params["data"]["download"] and not _hub_weights_here():
         return (f"{dataset}: no pretrained video teacher offline (pytorchvideo's Kinetics-400 X3D-XS weights are not "
                 f"in the torch hub cache and data.download is false at scale {ctx.scale})")
     return ""

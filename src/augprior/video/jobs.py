@@ -14,18 +14,26 @@ EVAL_KEYS = ("teacher", "test_clips", "test_short_side", "test_stride", "eval_su
 
 
 def teacher_source(source: str) -> tuple[str, str | None]:
-    """("hub" | "checkpoint:/abs/path", the checkpoint file or None) of a table's teacher entry."""
-    if source == "hub":
-        return "hub", None
-    path = source.removeprefix("checkpoint:")
-    resolved = str(Path(path).expanduser().resolve())
-    return f"checkpoint:{resolved}", resolved
+    """(the source with an absolute checkpoint path, the checkpoint file or None) of a table's teacher entry:
+    hub | checkpoint:PATH | finetune:hub | finetune:checkpoint:PATH."""
+    prefix = "finetune:" if source.startswith("finetune:") else ""
+    base = source.removeprefix(prefix)
+    if base == "hub":
+        return source, None
+    if not base.startswith("checkpoint:"):
+        raise ValueError(f"a video teacher is hub, checkpoint:PATH, finetune:hub or finetune:checkpoint:PATH, "
+                         f"not {source!r}")
+    resolved = str(Path(base.removeprefix("checkpoint:")).expanduser().resolve())
+    return f"{prefix}checkpoint:{resolved}", resolved
 
 
 def video_teacher_job(params: dict[str, Any], dataset: str, source: str, root: str | None) -> Job:
     cfg = params["video"]
     src, ckpt = teacher_source(source)
     identity = {"dataset": dataset, "source": src, "root": root, "eval": {k: cfg[k] for k in EVAL_KEYS}}
+    if src.startswith("finetune:"):
+        identity["finetune"] = {**cfg["finetune"], **{k: cfg[k] for k in ("short_side", "hflip")},
+                                "seed": params["seed"]}
     if ckpt is not None:
         from ..jobs import file_md5
 
@@ -34,7 +42,7 @@ def video_teacher_job(params: dict[str, Any], dataset: str, source: str, root: s
     spec = {**common(params, params["seed"]), "dataset": dataset, "data_root": root, "source": src, "video": cfg}
     if ckpt is not None:
         spec["checkpoint_path"] = ckpt
-    label = "hub" if ckpt is None else slug(Path(ckpt).stem)
+    label = ("finetune_" if src.startswith("finetune:") else "") + ("hub" if ckpt is None else slug(Path(ckpt).stem))
     return Job("video_teacher", f"{dataset}/{cfg['teacher']}_{label}_{digest}", spec)
 
 

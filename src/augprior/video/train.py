@@ -3,6 +3,10 @@
 `video_teacher(job, out_dir)`: the teacher, from pytorchvideo's Kinetics-400 weights (source "hub") or a
 user checkpoint (source "checkpoint:PATH": our model.pt, a state dict, or the official Lightning checkpoint
 whose keys start with "model."), evaluated on the target test set; writes model.pt and metrics.json.
+"finetune:hub" (or "finetune:checkpoint:PATH" of a Kinetics model) first fine-tunes it on the target's
+training split with a new head (the paper's UCF-101 teacher; its recipe is not given: video.finetune): one
+random clip per video and epoch (frames x stride at the nominal fps), the training transform below
+without AugMix and CutMix, cross-entropy.
 
 `video_distill(job, out_dir)`: the official recipe (video/distiller.py). Every step one batch of fake
 clips (augprior.video.fakevideo) goes through the official training transform, per clip on the CPU in
@@ -36,7 +40,7 @@ import torch
 
 from .. import losses, manifest, options
 from ..checkpoint import load_model, save_model
-from ..models import build_model, load_checkpoint_into, param_count
+from ..models import CheckpointError, build_model, load_checkpoint_into, param_count
 from ..models.x3d import x3d_config
 from ..provenance import provenance
 from ..runner import ResumableRun, due
@@ -163,17 +167,17 @@ def load_teacher(source: str, arch: str, num_classes: int) -> torch.nn.Module:
         path = Path(source.removeprefix("checkpoint:")).expanduser()
         try:
             model, meta = load_model(path)
-            if int(meta["num_classes"]) != num_classes:
-                raise ValueError(f"teacher checkpoint {path} has {meta['num_classes']} classes, the dataset {num_classes}")
-            return model
-        except manifest.DataError:
-            raise
-        except Exception:  # noqa: BLE001 - not our model file: a state dict for `arch`
+        except CheckpointError:  # not our model file: a state dict (or Lightning checkpoint) for `arch`
             return load_checkpoint_into(build_model(arch, num_classes), path)
+        if int(meta["num_classes"]) != num_classes:
+            raise ValueError(f"teacher checkpoint {path} has {meta['num_classes']} classes, {num_classes} expected")
+        return model
     raise ValueError(f"video teacher source must be 'hub' or 'checkpoint:PATH', not {source!r}")
 
 
 def video_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Any]:
+    """The teacher of job["source"] (hub | checkpoint:PATH | finetune:hub | finetune:checkpoint:PATH, the
+    last two fine-tuned on the target's training split with video.finetune), evaluated on the test split."""
     started = time.time()
     cfg = resolve_config(job.get("video"))
     device = select_device(job.get("device") or "auto")
@@ -181,23 +185,159 @@ def video_teacher(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, 
     with num_threads(job.get("num_threads")), \
             ResumableRun(out_dir, kind="video teacher", version=STATE_VERSION, outputs=("model.pt",)) as run:
         test = _test_set(job, cfg)
-        arch = cfg["teacher"]
-        model = load_teacher(job["source"], arch, test.num_classes).to(device).eval()
-        run.resume({"source": job["source"], "dataset": job["dataset"]}, {}, {"done": 0})
+        arch, source, seed = cfg["teacher"], job["source"], int(job.get("seed") or 0)
         xc = x3d_config(arch)
-        probs = predict_videos(model, test, cfg, device, bf16, xc["frames"], xc["crop"])
+        finetune = source.startswith("finetune:")
+        extra: dict[str, Any] = {}
+        if finetune:
+            torch.manual_seed(seed)
+            model = load_teacher(source.removeprefix("finetune:"), arch, 400)
+            head = model.blocks[-1].proj
+            model.blocks[-1].proj = torch.nn.Linear(head.in_features, test.num_classes)
+            model = model.to(device)
+            extra = _finetune(run, model, job, cfg, test, device, bf16, seed, xc)
+        else:
+            model = load_teacher(source, arch, test.num_classes).to(device).eval()
+            run.resume({"source": source, "dataset": job["dataset"]}, {}, {"done": 0})
+        with run.untimed():
+            probs = predict_videos(model, test, cfg, device, bf16, xc["frames"], xc["crop"])
         ev = video_metrics(probs, test.labels)
-        metrics = {**ev, "dataset": job["dataset"], "arch": arch, "source": job["source"],
+        metrics = {**ev, "dataset": job["dataset"], "arch": arch, "source": source,
                    "num_params": param_count(model), "test": _test_desc(test), "classes": test.classes,
-                   "eval": {k: cfg[k] for k in ("test_clips", "test_short_side", "test_stride")},
-                   "provenance": provenance({**job, "video": cfg}, scale=job.get("scale"), seed=job.get("seed"),
+                   "eval": {k: cfg[k] for k in ("test_clips", "test_short_side", "test_stride")}, **extra,
+                   "provenance": provenance({**job, "video": cfg}, scale=job.get("scale"), seed=seed,
                                             device=device, started=started)}
         return run.finalize(metrics, {"model.pt": lambda p: save_model(
             p, model, arch=arch, num_classes=test.num_classes, in_chans=3, dataset=job["dataset"], mean=list(MEAN),
             std=list(STD), classes=test.classes)})
 
 
+def _finetune(run: ResumableRun, model, job, cfg, test: VideoDataset, device, bf16, seed: int, xc) -> dict:
+    """Supervised fine-tuning on the training split (cross-entropy; one random clip per video and epoch)."""
+    from ..distill import make_optimizer, make_scheduler
+
+    ft = cfg["finetune"]
+    train = load_video_dataset(job["dataset"], data_root(job), "train")
+    if train.classes != test.classes:
+        raise manifest.DataError(f"{job['dataset']}: the training and test splits name different classes")
+    bs = ft["batch_size"]
+    steps = len(train) // bs
+    if steps < 1:
+        raise ValueError(f"video.finetune.batch_size {bs} is larger than the {len(train)} training videos")
+    clips = RealTrainClips(train, seed, xc["frames"], xc["crop"], cfg)
+    opt = make_optimizer(model, ft)
+    sched = make_scheduler(opt, ft, steps)
+    run.resume({"source": job["source"], "dataset": job["dataset"], "seed": seed, "finetune": ft,
+                "train": {"short_side": cfg["short_side"], "hflip": cfg["hflip"], "stride": cfg["test_stride"]}},
+               {"model": model, "optimizer": opt, "scheduler": sched}, {"epoch": 0, "step": 0}, loss_sum=0.0)
+
+    def step_fn(batch, epoch: int, step: int) -> torch.Tensor:
+        x, y = batch
+        with autocast(device, bf16):
+            logits = model(x.to(device, non_blocking=True))
+        return torch.nn.functional.cross_entropy(logits.float(), y.to(device), label_smoothing=ft["label_smoothing"])
+
+    def loader(epoch: int, first: int):
+        return torch.utils.data.DataLoader(clips, batch_sampler=_EpochBatches(len(train), bs, seed, epoch, first),
+                                           num_workers=cfg["workers"], pin_memory=device.type == "cuda")
+
+    def score() -> dict[str, Any]:
+        return video_metrics(predict_videos(model, test, cfg, device, bf16, xc["frames"], xc["crop"]), test.labels)
+
+    train_loop(run, model, opt, sched, loader, step_fn, score, epochs=ft["epochs"], steps=steps, batch_size=bs,
+               eval_every=cfg["eval_every"], checkpoint_every=cfg["checkpoint_every_steps"], label="video fine-tune")
+    model.eval()
+    return {"finetune": {**ft, "steps": ft["epochs"] * steps, "train_videos": len(train),
+                         "train_time_s": round(run.train_time, 3)}, "curve": run.curve, "resumes": run.resumes}
+
+
 # ---------------------------------------------------------------------------- distillation
+
+def train_loop(run: ResumableRun, model, opt, sched, loader, step_fn, score, *, epochs: int, steps: int,
+               batch_size: int, eval_every: int, checkpoint_every: int, label: str) -> None:
+    """The epochs of a video engine from the run's position: `loader(epoch, first_step)` yields the
+    batches of an epoch from that step on, `step_fn(batch, epoch, step)` returns the loss, this does the
+    update, the loss checks, boundaries (state.pt), the curve and periodic `score()` evaluations."""
+    start_epoch, start_step, loss_sum = run.position["epoch"], run.position["step"], run.extras["loss_sum"]
+    for epoch in range(start_epoch, epochs):
+        model.train()
+        t0 = time.time()
+        first = start_step if epoch == start_epoch else 0
+        if first == 0:
+            loss_sum = 0.0
+        for step, batch in enumerate(progress(loader(epoch, first), desc=f"{label} epoch {epoch + 1}/{epochs}",
+                                              leave=False, initial=first, total=steps), start=first):
+            where = f"epoch {epoch + 1}, step {step + 1}/{steps}"
+            loss = step_fn(batch, epoch, step)
+            if not torch.isfinite(loss.detach()):
+                raise run.loss_failure(f"loss is {float(loss)}", where, LOSS_HINT)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += run.check_loss(loss.detach(), where, LOSS_HINT)
+            if step + 1 < steps:
+                run.boundary({"epoch": epoch, "step": step + 1}, save=due(checkpoint_every, step + 1, steps),
+                             loss_sum=loss_sum)
+        dt = time.time() - t0
+        point = {"epoch": epoch + 1, "step": (epoch + 1) * steps, "train_loss": loss_sum / steps,
+                 "lr": sched.get_last_lr()[0], "epoch_time_s": round(dt, 3),
+                 "clips_per_s": round((steps - first) * batch_size / dt, 1) if dt > 0 else None}
+        if due(eval_every, epoch + 1, epochs):
+            with run.untimed():
+                ev = score()
+            point.update(test_top1=ev["top1"], test_top5=ev["top5"], agreement=ev.get("agreement"))
+        run.add_point(point, f"{label} epoch {epoch + 1}/{epochs}")
+        run.boundary({"epoch": epoch + 1, "step": 0}, save=True, loss_sum=loss_sum)
+
+
+def train_transform(clip: torch.Tensor, augmix, crop: int, cfg: dict[str, Any]) -> torch.Tensor:
+    """uint8 (T, H, W, 3) -> normalised float (3, T, crop, crop): AugMix (if given), a random shorter side in
+    cfg["short_side"], a random crop, a flip with p = 0.5 (if cfg["hflip"]); draws from torch's global RNG."""
+    lo, hi = cfg["short_side"]
+    x = clip.permute(0, 3, 1, 2)  # (T, C, H, W) uint8
+    if augmix is not None:
+        x = augmix(x)
+    x = normalize(x.permute(1, 0, 2, 3).float().div_(255))  # (C, T, H, W)
+    size = int(torch.randint(lo, hi + 1, (1,)))
+    h, w = x.shape[-2:]
+    nh, nw = (size, int(w * size / h)) if h <= w else (int(h * size / w), size)
+    x = torch.nn.functional.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False)
+    if nh < crop or nw < crop:
+        raise ValueError(f"video.short_side {lo} is smaller than the crop {crop}")
+    top = int(torch.randint(0, nh - crop + 1, (1,)))
+    left = int(torch.randint(0, nw - crop + 1, (1,)))
+    x = x[..., top:top + crop, left:left + crop]
+    if cfg["hflip"] and float(torch.rand(1)) < 0.5:
+        x = x.flip(-1)
+    return x.contiguous()
+
+
+class RealTrainClips(torch.utils.data.Dataset):
+    """One random clip of training video `i` in epoch `e` (fine-tuning): a window of frames x test_stride
+    frames at the nominal fps at a random start, subsampled to `frames`, then train_transform without AugMix."""
+
+    def __init__(self, data: VideoDataset, seed: int, frames: int, crop: int, cfg: dict[str, Any]):
+        self.data, self.seed, self.frames, self.crop, self.cfg = data, seed, frames, crop, cfg
+        self.seconds = clip_seconds(data.name, frames, cfg["test_stride"])
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, int]:
+        from .datasets import uniform_subsample
+
+        epoch, i = key
+        frames, times = decode_video(self.data.paths[i])
+        t = times - times[0]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derive_seed(self.seed, TAG_CLIP, epoch, i))
+            start = float(torch.rand(1)) * max(float(t[-1]) - self.seconds, 0.0)
+            inside = np.nonzero((t >= start - 1e-6) & (t < start + self.seconds - 1e-6))[0]
+            clip = torch.from_numpy(frames[inside[uniform_subsample(len(inside), self.frames)]])
+            x = train_transform(clip, None, self.crop, self.cfg)
+        return x, int(self.data.labels[i])
+
 
 class TrainClips(torch.utils.data.Dataset):
     """Fake clip `i` of epoch `e` through the official training transform (module docstring); items are
@@ -213,7 +353,6 @@ class TrainClips(torch.utils.data.Dataset):
     def __getitem__(self, key: tuple[int, int]) -> torch.Tensor:
         epoch, i = key
         clip = torch.from_numpy(np.ascontiguousarray(self.source[i]))  # uint8 (T, S, S, 3)
-        lo, hi = self.cfg["short_side"]
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(derive_seed(self.seed, TAG_CLIP, epoch, i))
             n = clip.shape[0]
@@ -222,21 +361,7 @@ class TrainClips(torch.utils.data.Dataset):
                 clip = clip[start:start + self.frames]
             else:
                 clip = clip[np.linspace(0, n - 1, self.frames).astype(np.int64)]
-            x = clip.permute(0, 3, 1, 2)  # (T, C, H, W) uint8
-            if self.augmix is not None:
-                x = self.augmix(x)
-            x = normalize(x.permute(1, 0, 2, 3).float().div_(255))  # (C, T, H, W)
-            size = int(torch.randint(lo, hi + 1, (1,)))
-            h, w = x.shape[-2:]
-            nh, nw = (size, int(w * size / h)) if h <= w else (int(h * size / w), size)
-            x = torch.nn.functional.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False)
-            if nh < self.crop or nw < self.crop:
-                raise ValueError(f"video.short_side {lo} is smaller than the crop {self.crop}")
-            top = int(torch.randint(0, nh - self.crop + 1, (1,)))
-            left = int(torch.randint(0, nw - self.crop + 1, (1,)))
-            x = x[..., top:top + self.crop, left:left + self.crop]
-            if self.cfg["hflip"] and float(torch.rand(1)) < 0.5:
-                x = x.flip(-1)
+            x = train_transform(clip, self.augmix, self.crop, self.cfg)
         return x.contiguous()
 
 
@@ -336,47 +461,23 @@ def _distill(run: ResumableRun, job, cfg, device, bf16, started) -> dict[str, An
         return video_metrics(predict_videos(student, test, cfg, device, bf16, frames, crop), test.labels,
                              teacher_probs[0])
 
-    epochs, every = cfg["epochs"], cfg["checkpoint_every_steps"]
-    start_epoch, start_step, loss_sum = run.position["epoch"], run.position["step"], run.extras["loss_sum"]
-    for epoch in range(start_epoch, epochs):
-        student.train()
-        t0 = time.time()
-        first = start_step if epoch == start_epoch else 0
-        if first == 0:
-            loss_sum = 0.0
-        loader = torch.utils.data.DataLoader(clips, batch_sampler=_EpochBatches(len(source), bs, seed, epoch, first),
-                                             num_workers=cfg["workers"], pin_memory=device.type == "cuda")
-        for step, x in enumerate(progress(loader, desc=f"video distill epoch {epoch + 1}/{epochs}", leave=False,
-                                          initial=first, total=steps), start=first):
-            where = f"epoch {epoch + 1}, step {step + 1}/{steps}"
-            x = x.to(device, non_blocking=True)
-            if cfg["cutmix"]:
-                x = cutmix(x, generator(seed, TAG_CUTMIX, epoch, step), cfg["cutmix_beta"])
-            with torch.no_grad(), autocast(device, bf16):
-                t_logits = teacher(x)
-            target = losses.prepare_targets(t_logits, loss="kd", signal="full", temperature=cfg["temperature"])
-            with autocast(device, bf16):
-                s_logits = student(x)
-            loss = losses.loss_from_targets(s_logits, target, loss="kd", temperature=cfg["temperature"])
-            if not torch.isfinite(loss.detach()):
-                raise run.loss_failure(f"loss is {float(loss)}", where, LOSS_HINT)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            loss_sum += run.check_loss(loss.detach(), where, LOSS_HINT)
-            if step + 1 < steps:
-                run.boundary({"epoch": epoch, "step": step + 1}, save=due(every, step + 1, steps), loss_sum=loss_sum)
-        dt = time.time() - t0
-        point = {"epoch": epoch + 1, "step": (epoch + 1) * steps, "train_loss": loss_sum / steps,
-                 "lr": sched.get_last_lr()[0], "epoch_time_s": round(dt, 3),
-                 "clips_per_s": round((steps - first) * bs / dt, 1) if dt > 0 else None}
-        if due(cfg["eval_every"], epoch + 1, epochs):
-            with run.untimed():
-                ev = score()
-            point.update(test_top1=ev["top1"], test_top5=ev["top5"], agreement=ev["agreement"])
-        run.add_point(point, f"video distill epoch {epoch + 1}/{epochs}")
-        run.boundary({"epoch": epoch + 1, "step": 0}, save=True, loss_sum=loss_sum)
+    def step_fn(x: torch.Tensor, epoch: int, step: int) -> torch.Tensor:
+        x = x.to(device, non_blocking=True)
+        if cfg["cutmix"]:
+            x = cutmix(x, generator(seed, TAG_CUTMIX, epoch, step), cfg["cutmix_beta"])
+        with torch.no_grad(), autocast(device, bf16):
+            t_logits = teacher(x)
+        target = losses.prepare_targets(t_logits, loss="kd", signal="full", temperature=cfg["temperature"])
+        with autocast(device, bf16):
+            s_logits = student(x)
+        return losses.loss_from_targets(s_logits, target, loss="kd", temperature=cfg["temperature"])
+
+    def loader(epoch: int, first: int):
+        return torch.utils.data.DataLoader(clips, batch_sampler=_EpochBatches(len(source), bs, seed, epoch, first),
+                                           num_workers=cfg["workers"], pin_memory=device.type == "cuda")
+
+    train_loop(run, student, opt, sched, loader, step_fn, score, epochs=cfg["epochs"], steps=steps, batch_size=bs,
+               eval_every=cfg["eval_every"], checkpoint_every=cfg["checkpoint_every_steps"], label="video distill")
     train_time = run.train_time
     with run.untimed():
         last = score()
@@ -387,7 +488,7 @@ def _distill(run: ResumableRun, job, cfg, device, bf16, started) -> dict[str, An
         **last, "teacher_top1": teacher_acc["top1"], "teacher_top5": teacher_acc["top5"],
         "dataset": job["dataset"], "student": cfg["student"], "teacher_arch": tmeta["arch"],
         "num_params": param_count(student), "teacher_num_params": param_count(teacher),
-        "epochs": epochs, "steps": epochs * steps, "steps_per_epoch": steps, "batch_size": bs,
+        "epochs": cfg["epochs"], "steps": cfg["epochs"] * steps, "steps_per_epoch": steps, "batch_size": bs,
         "train_time_s": round(train_time, 3), "input": input_desc, "test": _test_desc(test),
         "classes": test.classes, "frames": frames, "crop": crop, "bf16": bf16,
         "deviations": ["cutmix box over height and width (the official code's indexing cuts time x height)",
