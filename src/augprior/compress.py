@@ -112,6 +112,7 @@ def quant_engine() -> Iterator[None]:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", message=".*torch.ao.quantization.*")
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
         try:
             yield
         finally:

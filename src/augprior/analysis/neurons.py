@@ -31,7 +31,7 @@ class FourierImage(nn.Module):
         fy = torch.fft.fftfreq(side)[:, None]
         fx = torch.fft.rfftfreq(side)[None, :]
         freqs = torch.sqrt(fx ** 2 + fy ** 2)
-        self.register_buffer("scale", 1.0 / torch.clamp(freqs, min=1.0 / side) ** decay_power * side)
+        self.register_buffer("scale", 1.0 / torch.clamp(freqs, min=1.0 / side) ** decay_power)  # Lucent: ortho irfft
         self.side = side
         self.spectrum = nn.Parameter(sd * torch.randn(n, 3, side, side // 2 + 1, 2, generator=generator))
 
