@@ -1,6 +1,7 @@
 """The distillation-source mini-language: what a table cell distils from, as a string.
 
-  dataset:<name>[:<n>]       the real training images of a dataset (a seeded, class-spread sample of n)
+  dataset:<name>[:<n>]       the real training images of a dataset (a seeded, class-spread sample of n);
+                             <name> may be imagefolder:/path (a folder ending in :<digits> needs the :<n>)
   synthetic:<kind>           a synthetic image set (fractal, stylegan)
   noise_uniform|noise_normal fresh noise every step
   mix<a>:<image>             a * normal noise + (1 - a) * patch of <image>
@@ -35,7 +36,8 @@ def parse_source(params: dict[str, Any], text: str) -> Source:
     return entry.obj(params, text, **entry.args)
 
 
-@SOURCE_KINDS.register("dataset:<name>[:<n>]", pattern=r"dataset:(?P<name>[a-z0-9_]+)(?::(?P<n>\d+))?")
+@SOURCE_KINDS.register("dataset:<name>[:<n>]",
+                       pattern=r"dataset:(?P<name>[a-z0-9_]+|imagefolder:.+?)(?::(?P<n>\d+))?")
 def _dataset(params: dict[str, Any], text: str, *, name: str, n: str | None = None) -> Source:
     subset = int(n) if n else None
     cap = params["full_data_subset"]
