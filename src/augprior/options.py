@@ -436,6 +436,33 @@ class ResourcesOptions(Options):
     video: RuleResources = Field(RuleResources(gpu=1, cpus=16, mem_mb=64000, runtime=4320), description="video teacher, fake-video and video distillation jobs (Table 6)")
 
 
+class LargeScaleOptions(Options):
+    """The 224-px runs (Tables 7, 8, 10, 15, 16; Appendix C.4.3): datasets as ImageFolder layouts, and the
+    teacher / patch / distillation settings merged over the teacher, patches and distill blocks for them."""
+
+    roots: dict[str, Optional[StrictStr]] = Field(
+        {}, description="dataset (imagenet1k, imagenet100, stl10, flowers102, places365) -> its ImageFolder root "
+                        "(<root>/train/<class>/*, <root>/val/<class>/*; null or absent = <mirror>/data/<dataset>)")
+    plan_missing: StrictBool = Field(
+        True, description="plan the jobs where a dataset's folder is not here yet (a cluster run; they then fail with "
+                          "one line naming the folder); false: those cells stay empty with the reason")
+    pretrained_teachers: dict[str, StrictStr] = Field(
+        {"imagenet1k": "resnet18"}, description="dataset -> teacher architecture taken from its torchvision/timm "
+                                                "ImageNet weights (evaluated and exported, not trained)")
+    teacher: dict[str, Any] = Field({}, description="overrides of the teacher block for teachers trained on these datasets")
+    patches: dict[str, Any] = Field({}, description="overrides of the patches block (the paper: 256 px, 1,281,167 patches)")
+    distill: dict[str, Any] = Field({}, description="overrides of the distill block (the official ImageNet recipe)")
+
+    @field_validator("teacher", "patches", "distill")
+    @classmethod
+    def _partial(cls, v: dict[str, Any], info) -> dict[str, Any]:
+        from .config import deep_merge
+
+        model = {"teacher": TeacherOptions, "patches": PatchOptions, "distill": DistillOptions}[info.field_name]
+        model.model_validate(deep_merge(model().model_dump(), v))
+        return v
+
+
 # table/figure blocks while augprior.experiments has no registry of params models: loose mappings
 LOOSE_BLOCKS = ("table1", "table2", "table3", "table4", "table9", "table11", "table12", "fig2", "fig4")
 _Loose = dict[str, Any]
@@ -462,6 +489,7 @@ class Params(Options):
     video: VideoOptions = Field(VideoOptions(), description=VideoOptions.__doc__)
     audio: AudioOptions = Field(AudioOptions(), description=AudioOptions.__doc__)
     compress: CompressParams = Field(CompressParams(), description="compression by self-distillation (Tables 13, 14)")
+    large_scale: LargeScaleOptions = Field(LargeScaleOptions(), description=LargeScaleOptions.__doc__.split("\n")[0])
     resources: ResourcesOptions = Field(ResourcesOptions(), description="per-rule cluster resources (SLURM profile)")
     table1: _Loose = Field({}, description="Table 1: distillation data")
     table2: _Loose = Field({}, description="Table 2: 1 image vs synthetic data")
