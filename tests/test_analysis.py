@@ -87,6 +87,7 @@ def fake_data(monkeypatch):
 
 @pytest.mark.parametrize("name,columns", [("fig16", ["set", "bin_lo", "bin_hi", "count", "stat", "value"]),
                                           ("fig9", ["patch", "rank", "class", "prob"]),
+                                          ("fig8", ["patch", "rank", "class", "prob"]),
                                           ("fig5", ["embedding", "set", "index", "label", "x", "y"]),
                                           ("fig3", ["set", "model", "bin_lo", "bin_hi", "count", "stat", "value"]),
                                           ("fig15", ["pair", "kernel", "teacher_layer", "student_layer", "cka"]),
@@ -96,7 +97,7 @@ def test_analysis_writes_figure_numbers_and_a_verdict(repo, tmp_path, fake_data,
     small = {f"{name}.test_images": 100} if "test_images" in EXPERIMENTS.get(name).params.model_fields else {}
     params = config.load(repo / "params.yaml", {"scale": "ci", "data.download": True, "device": "cpu", **small,
                                                  "fig15.batch_size": 50, "fig5.patches": 60, "fig5.iterations": 50,
-                                                 "fig16.patches": 50, "fig16.pairs": 500})
+                                                 "fig16.patches": 50, "fig16.pairs": 500, "fig8.patches": 12})
     ctx = experiments.context(params, name)
     cells = EXPERIMENTS.get(name).cells(ctx)
     out = SimpleNamespace(**{k: str(tmp_path / f"out/{name}.{k}") for k in ("png", "csv", "md")},
@@ -118,6 +119,9 @@ def test_analysis_writes_figure_numbers_and_a_verdict(repo, tmp_path, fake_data,
     if name == "fig15":
         same = df[(df.teacher_layer == df.student_layer) & (df.kernel == "linear")]
         assert same.cka.between(-1e-9, 1 + 1e-9).all() and len(same) == 2 * 6  # 2 pairs x (conv, 3 blocks, penultimate, logits)
+    if name == "fig8":  # the real ImageNet teacher (EfficientNet-Lite0 weights): ImageNet class names, 12 patches
+        assert df.patch.nunique() == 12 and "tiger" in patch_predictions.imagenet_classes()
+        assert set(df["class"]) <= set(patch_predictions.imagenet_classes())
     if name == "fig18":
         assert df["class"].str.startswith("pearson_r").sum() == 2
         assert df.teacher_top1_share_pct.dropna().sum() == pytest.approx(100, abs=0.01)

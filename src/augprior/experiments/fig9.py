@@ -1,5 +1,5 @@
 """Figure 9: random training patches with the teacher's temperature-scaled top-5 predictions (the CIFAR-10
-teacher on Animals patches; Fig. 8 is the ImageNet version, not run here)."""
+teacher on Animals patches; Fig. 8, the ImageNet version, is fig8.py)."""
 
 from pydantic import Field
 
