@@ -18,6 +18,9 @@ CIFAR-style (32-px input; any input of 28 px or more works):
 Video (clips (N, 3, T, H, W); pytorchvideo X3D, see augprior.models.x3d):
   x3d_xs, x3d_xs_expanded, x3d_w{W}_d{D}_s{S}[_t{T}]
 
+Transformers at 32 px (Table 10's CIFAR analogue; augprior.models.vit_cifar):
+  vit_cifar_d{D}_w{W}, cait_cifar_d{D}_w{W}
+
 Construction never downloads: weights are random unless `pretrained=True` (torchvision /
 timm ImageNet weights; needs a connected machine or a pre-filled torch/HF cache) or
 `checkpoint=PATH` (a local file, loaded with `load_checkpoint_into`).
@@ -304,3 +307,4 @@ __all__ = ["ARCHITECTURES", "CheckpointError", "UnknownArchitecture", "CifarResN
 from ..audio import model as _audio_model  # noqa: E402,F401  (registers audio_cnn)
 
 from . import efficientnet_lite as _efficientnet_lite  # noqa: E402,F401  (registers timm:efficientnet_lite0)
+from . import vit_cifar as _vit_cifar  # noqa: E402,F401  (registers vit_cifar_d{D}_w{W}, cait_cifar_d{D}_w{W})
