@@ -250,6 +250,8 @@ def _unusable(*args, **kwargs):
 
 DATASETS.add("fsdd", _unusable, label="FSDD", audio=True)
 for _name in ("fsdd", "speech_commands", "musan", "voxforge", "librispeech"):
+    if _name != "fsdd":  # the bare name: a label for the tables' empty cells
+        DATASETS.add(_name, _unusable, label=AUDIO[_name].label, audio=True)
     DATASETS.add(f"{_name}:/path/to/root", _unusable, pattern=rf"{_name}:(?P<root>.+)", label=AUDIO[_name].label,
                  audio=True, folder_of=_name)
 
