@@ -82,6 +82,7 @@ def test_kinetics400_csv_layout_counts_missing_clips(tmp_path):
     assert data.classes == ["abseiling", "zumba"] and data.labels.tolist() == [0, 1] and data.missing == 1
     frames, times = vd.decode_video(data.paths[0])
     assert frames.shape == (12, 48, 64, 3) and np.allclose(np.diff(times), 1 / 30, atol=1e-3)
+    assert vd.decode_video(data.paths[0], short_side=36)[0].shape == (12, 36, 48, 3)  # scaled on decoding
 
 
 def test_ten_temporal_clips_follow_the_constant_clips_sampler(ucf):

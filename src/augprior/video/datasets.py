@@ -170,8 +170,10 @@ def load_video_dataset(name: str, root: str | os.PathLike, split: str) -> VideoD
 
 # ---------------------------------------------------------------------------- decoding
 
-def decode_video(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """All frames of the first video stream as uint8 (N, H, W, 3) and their times in seconds."""
+def decode_video(path: str | os.PathLike, short_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All frames of the first video stream as uint8 (N, H, W, 3) and their times in seconds; with
+    `short_side`, each frame is scaled on decoding (FFmpeg's bilinear swscale) so that its shorter side is
+    that many pixels, which bounds memory for long HD clips (Kinetics has 720p ones)."""
     import av
 
     try:
@@ -181,6 +183,11 @@ def decode_video(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
             stream = container.streams.video[0]
             frames, times = [], []
             for frame in container.decode(stream):
+                if short_side is not None:
+                    w, h = frame.width, frame.height
+                    size = (short_side, int(round(h * short_side / w))) if w <= h else \
+                        (int(round(w * short_side / h)), short_side)
+                    frame = frame.reformat(width=size[0], height=size[1], interpolation="BILINEAR")
                 frames.append(frame.to_ndarray(format="rgb24"))
                 times.append(float(frame.time) if frame.time is not None else len(times) / float(stream.average_rate or 25))
     except av.error.FFmpegError as err:

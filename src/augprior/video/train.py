@@ -102,7 +102,7 @@ class _TestClips(torch.utils.data.Dataset):
         return len(self.data)
 
     def __getitem__(self, i: int):
-        frames, times = decode_video(self.data.paths[i])
+        frames, times = decode_video(self.data.paths[i], self.cfg["test_short_side"])
         clips = test_clips(frames, times, clips=self.cfg["test_clips"], frames_per_clip=self.frames,
                            clip_seconds=self.seconds)
         x = resize_center_crop(torch.from_numpy(clips), self.cfg["test_short_side"], self.crop)
