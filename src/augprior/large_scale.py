@@ -1,0 +1,124 @@
+"""The 224-px runs of Tables 7, 8, 10, 15 and 16 (Appendix C.4.3): datasets, teachers and distillation jobs.
+
+Each dataset is an ImageFolder layout, `<root>/train/<class>/*` and `<root>/val/<class>/*`, read by the
+`imagefolder:` loader (augprior.datasets: lazily decoded, resized and centre-cropped to 224 px). ImageNet-1k
+in that layout is what `torchvision.datasets.ImageNet(root, split)` extracts from the official
+ILSVRC2012_img_train.tar / ILSVRC2012_img_val.tar / devkit; ImageNet-100 is the 100-class subset of CMC
+(Tian et al. 2020) in the same layout; STL-10, Flowers-102 and Places-365 are exported from torchvision's
+dataset classes (STL10, Flowers102, Places365) into it. The root is `large_scale.roots.<dataset>`, else
+`<mirror>/data/<dataset>`.
+
+The large_scale params block's teacher / patches / distill overrides are merged over the base blocks for
+these jobs, so the CIFAR runs keep their own settings and the 224-px jobs get the official ImageNet recipe.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from . import manifest, paper
+from .cells import Cell, Context
+from .config import deep_merge
+from .jobs import IMAGEFOLDER_PREFIX, Job, distill_job, teacher_job
+from .paper import PaperRef
+
+LABELS = {"stl10": "STL-10", "imagenet100": "ImageNet-100", "flowers102": "Flowers-102",
+          "places365": "Places-365", "imagenet1k": "ImageNet-1k"}
+
+
+def root(params: dict[str, Any], dataset: str) -> Path | None:
+    """The ImageFolder root of `dataset` (None when neither a root nor a mirror is set)."""
+    if dataset not in LABELS:
+        raise ValueError(f"unknown 224-px dataset {dataset!r} (known: {', '.join(LABELS)})")
+    given = params["large_scale"]["roots"].get(dataset)
+    if given:
+        return Path(given).expanduser().resolve()
+    mirror = manifest.mirror_dir(params["data"]["mirror"])
+    return None if mirror is None else mirror / "data" / dataset
+
+
+def dataset_name(params: dict[str, Any], dataset: str) -> str:
+    """The `imagefolder:<root>` name the engines load `dataset` by."""
+    r = root(params, dataset)
+    return f"{IMAGEFOLDER_PREFIX}{r if r is not None else Path('data') / dataset}"
+
+
+def params_224(params: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """`params` with the large_scale overrides merged over teacher, patches and distill for `dataset`."""
+    ls = params["large_scale"]
+    teacher = dict(ls["teacher"])
+    if dataset in ls["pretrained_teachers"]:
+        teacher.update(arch=ls["pretrained_teachers"][dataset], pretrained=True, epochs=0)
+    return deep_merge(params, {"teacher": teacher, "patches": ls["patches"], "distill": ls["distill"]})
+
+
+def reason(ctx: Context, dataset: str) -> str:
+    """Why `dataset`'s cells are empty here ('' when their jobs are planned)."""
+    r = root(ctx.params, dataset)
+    if r is not None and (r / "train").is_dir():
+        return ""
+    if ctx.params["large_scale"]["plan_missing"] and ctx.params["data"]["download"]:
+        return ""
+    where = f"{r}/train: no such folder" if r is not None else "no mirror set and no large_scale.roots entry"
+    return (f"{LABELS[dataset]} is not here ({where}; no 224-px labelled data offline) and "
+            f"large_scale.plan_missing is false at scale {ctx.scale}")
+
+
+def teacher(ctx: Context, dataset: str) -> Job:
+    return teacher_job(params_224(ctx.params, dataset), dataset_name(ctx.params, dataset), seed=ctx.seed)
+
+
+def teacher_arch(ctx: Context, dataset: str) -> str:
+    return teacher(ctx, dataset).spec["teacher"]["arch"]
+
+
+def epochs_for(params: dict[str, Any], n_images: int, batch_size: int, epochs: int | None = None) -> tuple[int, int]:
+    """(epochs, batch size) that show a distillation from `n_images` fixed images as many samples as `epochs`
+    (default: the distill block's) over the patch set at `batch_size` (an epoch of the paper's runs is one
+    pass over the patch set)."""
+    num = params["patches"]["num"]
+    samples = (epochs or params["distill"]["epochs"]) * (num // batch_size) * batch_size
+    bs = min(batch_size, n_images)
+    return max(1, math.ceil(samples / ((n_images // bs) * bs))), bs
+
+
+def distill_cell(ctx: Context, part: str, setting: str, dataset: str, source: str, *, student: str,
+                 teacher_arch: str | None = None, paper_ref: PaperRef | None = None, why: str = "",
+                 comparable: bool = True, **overrides: Any) -> Cell:
+    """A 224-px distillation cell on `dataset` from `source` ('dataset:N' = N of its training images)."""
+    p = params_224(ctx.params, dataset)
+    name = dataset_name(ctx.params, dataset)
+    if teacher_arch is not None:
+        p = deep_merge(p, {"teacher": {"arch": teacher_arch}})
+    if source.startswith("dataset:"):  # n real training images of the dataset itself
+        n = int(source.split(":")[1])
+        epochs, bs = epochs_for(p, n, overrides.get("batch_size", p["distill"]["batch_size"]), overrides.get("epochs"))
+        overrides = {**overrides, "epochs": epochs, "batch_size": bs, "eval_every": 0}  # evaluated once, at the end
+        source = f"dataset:{name}:{n}"
+    t = teacher_job(p, name, seed=ctx.seed)
+    cfg = deep_merge(p["distill"], {**overrides, "student": student})
+    cell = Cell(ctx.name, part, setting, LABELS[dataset], [], paper.lookup(paper_ref), t.spec["teacher"]["arch"],
+                student, cfg["epochs"], comparable=comparable, paper_ref=paper_ref)
+    cell.reason = why or reason(ctx, dataset)
+    if not cell.reason:
+        cell.jobs = [distill_job(p, name, source, ctx.seed, **overrides, student=student)]
+    return cell
+
+
+def teacher_cell(ctx: Context, part: str, setting: str, dataset: str, *, paper_ref: PaperRef | None = None) -> Cell:
+    t = teacher(ctx, dataset)
+    cell = Cell(ctx.name, part, setting, LABELS[dataset], [], paper.lookup(paper_ref), t.spec["teacher"]["arch"], "",
+                None, paper_ref=paper_ref)
+    cell.reason = reason(ctx, dataset)
+    if not cell.reason:
+        cell.jobs = [t]
+    return cell
+
+
+def empty_cell(ctx: Context, part: str, setting: str, dataset: str, why: str, *,
+               paper_ref: PaperRef | None = None, teacher: str = "", student: str = "") -> Cell:
+    """A cell this project cannot compute at all (yet), with the reason."""
+    return Cell(ctx.name, part, setting, LABELS.get(dataset, dataset), [], paper.lookup(paper_ref), teacher, student,
+                None, reason=why, paper_ref=paper_ref)
