@@ -174,6 +174,20 @@ def test_hub_teacher_offline_is_one_line(monkeypatch):
         vt.load_teacher("hub", "x3d_xs", 101)
 
 
+def test_teacher_weights_fit_pytorchvideos_hub_model_and_the_official_checkpoints(monkeypatch, tmp_path):
+    from pytorchvideo.models.hub.x3d import x3d_xs
+
+    hub = x3d_xs(pretrained=False)  # the architecture pytorchvideo's Kinetics-400 file was saved from
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda *a, **k: {"model_state": hub.state_dict()})
+    model = build_model("x3d_xs", 400, pretrained=True)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), hub.state_dict().values()))
+    # the official video/distiller.py loads its UCF-101 teacher from a Lightning checkpoint ("model." keys)
+    tiny = build_model(TINY, 3)
+    torch.save({"state_dict": {f"model.{k}": v for k, v in tiny.state_dict().items()}}, tmp_path / "last.ckpt")
+    loaded = vt.load_teacher(f"checkpoint:{tmp_path / 'last.ckpt'}", TINY, 3)
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), tiny.state_dict().values()))
+
+
 def test_augmix_runs_with_todays_torchvision():
     aug = vt.enable_augmix()()
     x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
