@@ -243,7 +243,7 @@ def _distill_job(teacher, ucf, mirror, **kw):
             "scale": "ci", "device": "cpu", "precision": "fp32", "mirror": str(mirror), "video": _cfg(**kw)}
 
 
-def test_video_distillation_steps_and_exact_resume(teacher, ucf, mirror, tmp_path, monkeypatch, one_thread):
+def test_video_distillation_steps_stored_clips_and_exact_resume(teacher, ucf, mirror, tmp_path, monkeypatch, one_thread):
     job = _distill_job(teacher, ucf, mirror)
     full = vt.video_distill(job, tmp_path / "full")
     assert full["steps"] == 4 and len(full["curve"]) == 2 and full["input"]["image"] == "city"
@@ -260,6 +260,11 @@ def test_video_distillation_steps_and_exact_resume(teacher, ucf, mirror, tmp_pat
             os.kill(os.getpid(), signal.SIGTERM)
         return real(x, gen, beta)
 
+    # the same clips from a stored set (same bytes as on the fly), stopped by SIGTERM and resumed
+    fake = job["video"]["fake"]
+    spec = fv.FakeVideoSpec(frames=fake["frames"], size=fake["size"])
+    fv.write_fakevideos(tmp_path / "fake.npy", "city", spec, fake["num"], mirror=mirror)
+    job = dict(job, fakevideos_path=str(tmp_path / "fake.npy"))
     monkeypatch.setattr(vt, "cutmix", preempt)
     with pytest.raises(SystemExit) as stop:
         vt.video_distill(job, tmp_path / "resumed")
