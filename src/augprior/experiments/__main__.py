@@ -8,7 +8,8 @@ from .. import tracked
 from . import EXPERIMENTS, FIGURES, TABLES
 
 SHARED = ["scale", "scales", "seed", "device", "precision", "data"]
-STAGE_PARAMS = {"table": SHARED + ["full_data_subset", "teacher", "patches", "synthetic", "zeroskd", "distill"],
+STAGE_PARAMS = {"table": SHARED + ["full_data_subset", "teacher", "patches", "synthetic", "zeroskd", "distill",
+                          "video"],
                 "figure": SHARED + ["teacher", "patches", "distill"]}
 STAGE_PARAMS["analysis"] = STAGE_PARAMS["figure"]
 OUTS = {"table": ["csv", "md"], "figure": ["png", "csv", "md"], "analysis": ["png", "csv", "md"]}
