@@ -80,6 +80,10 @@ def test_kinetics400_csv_layout_counts_missing_clips(tmp_path):
     write_video(tmp_path / "val" / "bbbbbbbbbbb_000000_000010.mp4", 12, codec="libx264", fps=30)  # flat layout
     data = vd.load_kinetics400(tmp_path, "val")
     assert data.classes == ["abseiling", "zumba"] and data.labels.tolist() == [0, 1] and data.missing == 1
+    (tmp_path / "annotations" / "train.csv").write_text("label,youtube_id,time_start,time_end,split\n"
+                                                        "archery,ddddddddddd,0,10,train\n")
+    data = vd.load_kinetics400(tmp_path, "val")  # a class the split lacks keeps the indices of the full list
+    assert data.classes == ["abseiling", "archery", "zumba"] and data.labels.tolist() == [0, 2]
     frames, times = vd.decode_video(data.paths[0])
     assert frames.shape == (12, 48, 64, 3) and np.allclose(np.diff(times), 1 / 30, atol=1e-3)
     assert vd.decode_video(data.paths[0], short_side=36)[0].shape == (12, 36, 48, 3)  # scaled on decoding
@@ -154,6 +158,8 @@ def test_stored_fake_videos_resume_to_the_same_bytes(city, tmp_path, monkeypatch
     assert arr.shape == (5, 3, 24, 24, 3) and saved["num"] == 5 and meta["image"] == "city"
     expected = np.stack([fv.render_clip(img, spec, k) for k in range(5)])
     assert np.array_equal(arr, expected)
+    fv.write_fakevideos(tmp_path / "two.npy", "city", spec, 5, chunk=2, workers=2)
+    assert np.array_equal(fv.load_fakevideos(tmp_path / "two.npy")[0], expected)  # any worker count
 
 
 def test_x3d_architectures():

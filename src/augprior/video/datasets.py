@@ -13,7 +13,8 @@ youtube_id, time_start, time_end, split[, is_cc]) and the clips named <youtube_i
 with any video extension, flat or in per-class folders (both layouts of the common downloaders):
     root/annotations/{train,validate,test}.csv   (or root/{train,validate,val}.csv)
     root/{train,val}/[<label>/]<youtube_id>_000010_000020.mp4
-  Classes are the sorted label names (the order of pytorchvideo's Kinetics-400 weights). Clips named in
+  Classes are the sorted label names of the split's and train.csv's rows (the order of pytorchvideo's
+  Kinetics-400 weights). Clips named in
   the CSV but absent on disk (YouTube takedowns) are skipped and counted (`missing`).
 
 Test clips follow the official evaluation (video/distiller.py): `clips` clips per video (10), clip c
@@ -127,6 +128,18 @@ def clip_name(youtube_id: str, start: float, end: float) -> str:
     return f"{youtube_id}_{int(float(start)):06d}_{int(float(end)):06d}"
 
 
+def _train_labels(root: Path, split: str) -> set[str]:
+    """The labels of train.csv (when there is one), so that a split lacking a class keeps the class indices."""
+    if split == "train":
+        return set()
+    try:
+        table = _find_csv(root, "train")
+    except DataError:
+        return set()
+    with open(table, newline="") as f:
+        return {r["label"] for r in csv.DictReader(f) if r.get("label")}
+
+
 def load_kinetics400(root: str | os.PathLike, split: str = "val") -> VideoDataset:
     """Kinetics-400 'train', 'val' or 'test' (see the module docstring for the layout)."""
     root = Path(root).expanduser()
@@ -144,7 +157,7 @@ def load_kinetics400(root: str | os.PathLike, split: str = "val") -> VideoDatase
     if folder is None:
         raise DataError(f"Kinetics-400 at {root}: no {' or '.join(K400_DIRS[split])}/ folder of clips")
     on_disk = {p.stem: p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file()}
-    classes = sorted({r["label"] for r in rows})
+    classes = sorted({r["label"] for r in rows} | _train_labels(root, split))
     index = {c: i for i, c in enumerate(classes)}
     paths, labels, missing = [], [], 0
     for r in rows:
