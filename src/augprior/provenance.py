@@ -97,9 +97,13 @@ def dataset_record(name: str) -> dict[str, Any]:
         root = Path(name.removeprefix(IMAGEFOLDER_PREFIX)).expanduser().resolve()
         return {"name": name, "root": str(root), "fingerprint": folder_fingerprint(root),
                 "fingerprint_of": "relative path, size and mtime of every file"}
-    from .manifest import dataset_files
+    from .manifest import DataError, dataset_files
 
-    return {"name": name, "md5": {e.name: e.md5 for e in dataset_files(name)}, "md5_checked": True}
+    try:
+        files = dataset_files(name)
+    except DataError:  # a dataset registered in code only (no manifest files)
+        return {"name": name, "md5": None}
+    return {"name": name, "md5": {e.name: e.md5 for e in files}, "md5_checked": True}
 
 
 def patch_set_record(path: str | os.PathLike) -> dict[str, Any]:

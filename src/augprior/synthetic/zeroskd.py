@@ -56,9 +56,10 @@ import torch.nn.functional as F
 from .. import manifest, options
 from ..checkpoint import load_model, save_model, save_state
 from ..models import build_model, param_count
-from ..provenance import provenance
+from ..evaluate import collapse_warning
+from ..provenance import dataset_record, mirror_record, provenance
 from ..runner import ResumableRun, StudentEvaluator, check_teacher_dataset, dataset_mismatch_deviation, due
-from ..runtime import autocast, num_threads, progress, select_device, use_bf16
+from ..runtime import autocast, log_warning, num_threads, progress, select_device, use_bf16
 
 STATE_VERSION = 2  # state.pt format (2: augprior.runner's layout; version 1 files are refused)
 TAG_Z = 0x25D  # stream of the per-iteration noise batches
@@ -411,6 +412,14 @@ def _run(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, start
         "provenance": provenance({**job, "zeroskd": cfg}, scale=job.get("scale"), seed=seed, device=device,
                                  started=started),
     }
+    metrics["warnings"] = [w for w in (collapse_warning(last["prediction_histogram"],
+                                                        "the student's predictions on the test set put",
+                                                        tmeta.get("classes")),) if w]
+    for w in metrics["warnings"]:
+        log_warning(w)
+    metrics["provenance"]["data"] = {**mirror_record(job.get("mirror")), "dataset": dataset_record(dataset)}
+    print(f"zeroskd finished: student top-1 {last['top1']:.2f}% on {last['n']} test images of {dataset} "
+          f"(teacher {teacher_acc['top1']:.2f}%, agreement {last['agreement']:.2f}%)", flush=True)
     generator_blob = {"state_dict": {k: v.detach().cpu() for k, v in gen.state_dict().items()},
                       "z_dim": cfg["z_dim"], "img_size": side, "channels": in_chans}
     return run.finalize(metrics, {
