@@ -111,3 +111,12 @@ def test_a_users_image_folder_is_not_compared_with_the_papers_cifar_value(repo, 
     fileio.write_json(tmp_path / f"results/ci/distill/{cells[0].jobs[0].id}/metrics.json", {"top1": 30.0})
     row = tables.build_rows(cells, tmp_path).iloc[0]
     assert row.reproduced == 30.0 and pd.isna(row.delta) and "paper value is from another setting" in row.notes
+
+
+def test_figure_titles_name_scale_and_dataset_and_table_jobs_say_what_they_did(repo, tmp_path):
+    cells = _cells(repo, name="fig4")
+    assert tables.figure_title("Figure 4", "ci", cells) == "Figure 4 (scale ci, CIFAR-10 (JPEG))"
+    df = tables.build_rows(cells, tmp_path)
+    line = tables.summary_line("fig4", df, "paper_tables/fig4.csv")
+    assert line.startswith(f"fig4: 0/{len(df)} rows computed from {len(df)} runs, 0 empty with a reason")
+    assert line.endswith("-> paper_tables/fig4.csv and paper_tables/fig4.md")
