@@ -174,3 +174,26 @@ def test_teacher_distillation_and_whole_clip_evaluation(tmp_path, one_thread):
     with torch.no_grad():
         probs = torch.softmax(model(feats(segments(torch.from_numpy(test.waves[0]), RATE))), 1).mean(0)
     assert logits.shape == (50, 10) and torch.allclose(logits[0].exp(), probs, atol=1e-5)
+
+
+def test_table5_plan(repo, tmp_path, monkeypatch):
+    from augprior import config, experiments
+    from augprior.jobs import closure
+
+    params = config.load(repo / "params.yaml", {"scale": "ci", "data.mirror": str(tmp_path)})
+    cells = experiments.cells("table5", params)
+    fsdd = [c for c in cells if c.dataset == "fsdd"]
+    assert len(fsdd) == 5 and all(c.paper is None for c in fsdd)
+    assert all("not offline here" in c.reason and not c.jobs for c in cells if c.dataset != "fsdd")
+    assert {c.setting: c.paper for c in cells if c.part.startswith("MUSAN")}["teacher (supervised)"] == 98.76
+    (tmp_path / "musan").mkdir()
+    params["table5"]["roots"]["musan"] = str(tmp_path / "musan")
+    planned = [c for c in experiments.cells("table5", params) if c.part.startswith("MUSAN")]
+    assert all(c.jobs and c.jobs[0].spec["dataset"] == f"musan:{tmp_path / 'musan'}" for c in planned)
+    jobs = closure([j for c in planned for j in c.jobs])
+    assert len(jobs["audio_teacher"]) == 1 and len(jobs["audio_clips"]) == 3 and len(jobs["audio_distill"]) == 4
+    assert {j.spec["sample_rate"] for j in jobs["audio_clips"].values()} == {16000}
+    monkeypatch.setattr(sources.shutil, "which", lambda name: None)  # no espeak-ng, no sox on this machine
+    clip_a = next(c for c in experiments.cells("table5", params) if c.part.startswith("MUSAN")
+                  and c.setting.startswith("1 clip A"))
+    assert not clip_a.jobs and "espeak-ng is not installed" in clip_a.reason

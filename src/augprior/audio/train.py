@@ -117,7 +117,7 @@ def _fit(run: ResumableRun, model: torch.nn.Module, opt: torch.optim.Optimizer, 
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     for epoch in _loop(run, seed=seed, epochs=epochs, steps=steps, step_fn=step, desc=desc):
         if due(int(cfg.get("eval_every") or 0), epoch + 1, epochs):
