@@ -1,12 +1,13 @@
 """The 224-px runs of Tables 7, 8, 10, 15 and 16 (Appendix C.4.3): datasets, teachers and distillation jobs.
 
 Each dataset is an ImageFolder layout, `<root>/train/<class>/*` and `<root>/val/<class>/*`, read by the
-`imagefolder:` loader (augprior.datasets: lazily decoded, resized and centre-cropped to 224 px). ImageNet-1k
-in that layout is what `torchvision.datasets.ImageNet(root, split)` extracts from the official
-ILSVRC2012_img_train.tar / ILSVRC2012_img_val.tar / devkit; ImageNet-100 is the 100-class subset of CMC
-(Tian et al. 2020) in the same layout; STL-10, Flowers-102 and Places-365 are exported from torchvision's
-dataset classes (STL10, Flowers102, Places365) into it. The root is `large_scale.roots.<dataset>`, else
-`<mirror>/data/<dataset>`.
+`imagefolder:` loader (augprior.datasets: lazily decoded, resized and centre-cropped to 224 px); the root is
+`large_scale.roots.<dataset>`, else `<mirror>/data/<dataset>`. ImageNet-1k in that layout is what
+`torchvision.datasets.ImageNet(root, split)` extracts from the official ILSVRC2012 train / val tars and devkit;
+ImageNet-100 is CMC's 100-class subset (Tian et al. 2020) in the same layout. Exporting STL-10, Flowers-102 and
+Places-365 from their official archives into the layout is not implemented here (torchvision's STL10,
+Flowers102 and Places365 classes read those archives), and the folders carry no manifest checksums: a job's
+identity holds the folder's fingerprint (jobs.folder_fingerprint) instead.
 
 The large_scale params block's teacher / patches / distill overrides are merged over the base blocks for
 these jobs, so the CIFAR runs keep their own settings and the 224-px jobs get the official ImageNet recipe.
