@@ -7,11 +7,20 @@ from pathlib import Path
 from .. import tracked
 from . import EXPERIMENTS, FIGURES, TABLES
 
-SHARED = ["scale", "scales", "seed", "device", "precision", "data"]
-STAGE_PARAMS = {"table": SHARED + ["full_data_subset", "teacher", "patches", "synthetic", "zeroskd", "distill",
-                          "video"],
-                "figure": SHARED + ["teacher", "patches", "distill"]}
-STAGE_PARAMS["analysis"] = STAGE_PARAMS["figure"]
+NOT_RESULTS = ("resources", "num_threads")  # how jobs are scheduled, not what they compute
+
+
+def _engine_params() -> list[str]:
+    """The params.yaml keys every stage depends on: all top-level blocks but the tables' and figures' own (each
+    stage adds its item's) and the scheduling ones, from augprior.options.Params, so a new engine's block
+    (`dvc exp run -S audio.epochs=...`) reruns the stages without an edit here."""
+    from ..options import Params
+
+    return [k for k in Params.model_fields if k not in EXPERIMENTS and k not in NOT_RESULTS]
+
+
+STAGE_PARAMS = {kind: _engine_params() for kind in ("table", "figure", "analysis")}
+STAGE_PARAMS["analysis"] += list(TABLES)  # analysis figures read the runs of the table their block names
 OUTS = {"table": ["csv", "md"], "figure": ["png", "csv", "md"], "analysis": ["png", "csv", "md"]}
 CURVES = ("table", "figure")  # stages whose rule writes augprior.tracked's learning curves
 METRICS = CURVES + ("analysis",)  # ... and summary metrics (analysis figures: augprior.analysis.report)
