@@ -78,16 +78,18 @@ def visualize(model: nn.Module, mean, std, targets: list[tuple[str | None, int]]
     captured: dict[str, torch.Tensor] = {}
     hooks = [model.get_submodule(n).register_forward_hook(lambda _m, _i, o, n=n: captured.__setitem__(n, o))
              for n in layers]
-    index = torch.arange(len(targets), device=device)
     channels = torch.tensor([c for _, c in targets], device=device)
+    groups = {name: torch.tensor([i for i, (n, _) in enumerate(targets) if n == name], device=device)
+              for name in dict.fromkeys(n for n, _ in targets)}
 
     def objective(x: torch.Tensor) -> torch.Tensor:
         x = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False) if x.shape[-1] != side else x
         out = model((x - m) / s)
         per = torch.zeros(len(targets), device=device)
-        for i, (name, _) in enumerate(targets):
+        for name, rows in groups.items():  # one gather per layer
             act = out if name is None else captured[name]
-            per[i] = act[i, channels[i]].mean() if act.dim() > 2 else act[index[i], channels[i]]
+            picked = act[rows, channels[rows]]
+            per = per.index_put((rows,), picked.flatten(1).mean(1) if picked.dim() > 1 else picked)
         return per
 
     trace = []
