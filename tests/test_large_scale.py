@@ -101,9 +101,13 @@ def test_here_224px_cells_are_empty_with_the_reason_and_the_analogues_reuse_cifa
 
 def test_transformer_students_at_32px():
     torch.manual_seed(0)
-    for name in ("vit_cifar_d2_w64", "cait_cifar_d2_w64"):
+    for name in ("vit_cifar_d2_w64", "cait_cifar_d2_w64", "vit_cifar_d2_w64_p8"):
         m = build_model(name, 10, in_chans=1)
         assert m(torch.randn(2, 1, 32, 32)).shape == (2, 10)
+    assert build_model("vit_cifar_d2_w64_p8", 10).patch_embed.num_patches == 16
+    assert build_model("cait_cifar_d2_w128", 10).patch_embed.num_patches == 64
+    with pytest.raises(ValueError, match="must divide"):
+        build_model("vit_cifar_d2_w64_p5", 10)
     with pytest.raises(ValueError, match="multiple of its"):
         build_model("vit_cifar_d2_w129", 10)
 

@@ -19,7 +19,7 @@ Video (clips (N, 3, T, H, W); pytorchvideo X3D, see augprior.models.x3d):
   x3d_xs, x3d_xs_expanded, x3d_w{W}_d{D}_s{S}[_t{T}]
 
 Transformers at 32 px (Table 10's CIFAR analogue; augprior.models.vit_cifar):
-  vit_cifar_d{D}_w{W}, cait_cifar_d{D}_w{W}
+  vit_cifar_d{D}_w{W}[_p{P}], cait_cifar_d{D}_w{W}[_p{P}]
 
 Construction never downloads: weights are random unless `pretrained=True` (torchvision /
 timm ImageNet weights; needs a connected machine or a pre-filled torch/HF cache) or
