@@ -106,3 +106,40 @@ def test_compress_job_ids_and_inputs():
     assert a.spec["distill"]["student"] == "wrn16_4" and a.spec["teacher_path"].endswith("model.pt")
     with pytest.raises(options.OptionsError, match="prune_end"):
         C.resolve({"prune_begin": 0.5, "prune_end": 0.4})
+
+
+@pytest.mark.parametrize("method", ["prune", "qat"])
+def test_interrupted_compression_resumes_bit_identical(world, tmp_path, monkeypatch, method):
+    from augprior import distill as D
+
+    j = job(world, method, sparsity=0.5, qat_freeze_after=0.5)
+    j["distill"]["deterministic"] = True
+    ref = C.compress(j, tmp_path / "ref")
+    real, count = D.TrainStep.__call__, {"n": 0}
+
+    def call(self, *args, **kwargs):
+        if count["n"] == 5:  # in epoch 2 (4 steps per epoch): resumes from the end of epoch 1
+            raise KeyboardInterrupt("simulated kill")
+        count["n"] += 1
+        return real(self, *args, **kwargs)
+
+    with monkeypatch.context() as mp:
+        mp.setattr(D.TrainStep, "__call__", call)
+        with pytest.raises(KeyboardInterrupt):
+            C.compress(j, tmp_path / "resumed")
+    got = C.compress(j, tmp_path / "resumed")
+    assert got["resumes"] == [{"epoch": 1, "step": 0}] and got["top1"] == ref["top1"]
+    a = torch.load(tmp_path / "ref" / "student.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "resumed" / "student.pt", weights_only=True)["state_dict"]
+    assert a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+
+
+def _same(x, y) -> bool:
+    """Equal tensors (quantized: same integers, scales and zero points), tuples of them, or equal values."""
+    if isinstance(x, (tuple, list)):
+        return len(x) == len(y) and all(_same(u, v) for u, v in zip(x, y))
+    if isinstance(x, torch.Tensor):
+        if x.is_quantized:
+            return torch.equal(x.int_repr(), y.int_repr()) and torch.equal(x.dequantize(), y.dequantize())
+        return torch.equal(x, y)
+    return x == y

@@ -108,15 +108,21 @@ def quant_engine() -> Iterator[None]:
     """The x86 int8 backend, with torch.ao's deprecation warnings of the FX flow silenced."""
     prev = torch.backends.quantized.engine
     torch.backends.quantized.engine = BACKEND
+    strict = torch.are_deterministic_algorithms_enabled() and not torch.is_deterministic_algorithms_warn_only_enabled()
+    if strict:  # quantized tensors' resize has no "deterministic" flag (the CPU int8 kernels are deterministic)
+        torch.use_deterministic_algorithms(True, warn_only=True)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", message=".*torch.ao.quantization.*")
         warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
+        warnings.filterwarnings("ignore", message=".*does not have a deterministic implementation.*")
         try:
             yield
         finally:
             torch.backends.quantized.engine = prev
+            if strict:
+                torch.use_deterministic_algorithms(True)
 
 
 def prepare_qat(model: nn.Module, side: int) -> nn.Module:
