@@ -164,8 +164,8 @@ def layer_analysis(cells, ctx, out, root="."):
                  for (la, c), a, b in zip(targets, start, final)]
         mosaics[name], names[name] = _mosaic(img, len(layers), t["neurons"]), layers
     df = pd.DataFrame(rows, columns=LAYER_COLUMNS)
-    fig, axes = plt.subplots(1, len(models), figsize=(3.2 * len(models), 0.7 * max(map(len, names.values())) + 1.5),
-                             constrained_layout=True)
+    tall = max(map(len, names.values())) / t["neurons"]  # mosaic height / width
+    fig, axes = plt.subplots(1, len(models), figsize=(3.2 * len(models), 3.0 * tall + 0.8), constrained_layout=True)
     side = t["side"]
     for ax, m in zip(axes, models):
         ax.imshow(mosaics[m], interpolation="bicubic")
