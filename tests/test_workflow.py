@@ -81,3 +81,21 @@ def test_rule_outputs_follow_the_one_results_layout(repo):
     rules = "\n".join(p.read_text() for p in (repo / "workflow/rules").glob("*.smk"))
     assert "results/" not in rules and "{R}" not in rules  # no hand-spelled results paths
     assert jobs.layout("paper", "distill", name="metrics.json") == "results/paper/distill/{job}/metrics.json"
+
+
+def test_slurm_profile_sends_every_gpu_rule_to_the_gpu_partition(repo):
+    """A rule whose paper-scale resources ask for a GPU (params.yaml `resources:`) is listed in the SLURM profile's
+    GPU partition; one that asks for none is not."""
+    import yaml
+
+    resources = yaml.safe_load((repo / "params.yaml").read_text())["resources"]
+    profile = yaml.safe_load((repo / "profiles/slurm/config.yaml").read_text())["set-resources"]
+    rules = {}
+    for smk in (repo / "workflow/rules").glob("*.smk"):
+        for name, body in re.findall(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", smk.read_text(), re.M | re.S):
+            kind = re.search(r'rule_resources\("(\w+)"\)', body)
+            if kind:
+                rules[name] = resources[kind[1]]["gpu"] > 0
+    assert rules, "no rule with rule_resources(...) found"
+    on_gpu = {name for name, res in profile.items() if res.get("slurm_partition") == "YOUR_GPU_PARTITION"}
+    assert on_gpu == {name for name, gpu in rules.items() if gpu}
