@@ -125,8 +125,9 @@ def analysis(cells, ctx, out, root="."):
     above_random = all(g[0] > 0 for g in gaps)
     verdict = (("Partly: " if not all(g[1] >= 0 for g in gaps) else "Yes, in direction: ") if above_random else "No: ")
     verdict += (f"the one-image student's linear probe is {gaps[0][0]:+.1f} points over the random network on "
-                f"{t['dataset']} and {gaps[1][0]:+.1f} on {t['transfer']}, and {gaps[0][1]:+.1f} / {gaps[1][1]:+.1f} "
-                "points below the teacher (the paper: close to, and on Places above, the teacher). The paper's "
+                f"{t['dataset']} and {gaps[1][0]:+.1f} on {t['transfer']}, and {gaps[0][1]:.1f} / {gaps[1][1]:.1f} "
+                "points below the teacher (negative: above it; the paper: close to, and on Places above, the "
+                "teacher). The paper's "
                 "comparison is ImageNet-scale ResNets against MoCo-v2; here it is CIFAR-scale models against a "
                 "random network.")
     run = (f"Penultimate features of the {t['table']} teacher and one-image student and of a random {cells[1].student} "
