@@ -23,8 +23,9 @@ def test_analyses_read_the_tables_jobs_and_add_no_training(repo):
     params = _params(repo)
     plan = experiments.plan(params)
     tables = experiments.collect({n: c for n, c in plan.items() if n not in ANALYSES})
-    assert {"fig3", "fig5", "fig9", "fig15", "fig16", "fig18"} <= set(ANALYSES)
-    for name in ANALYSES:
+    reading_tables = {"fig3", "fig5", "fig9", "fig15", "fig16", "fig18"}  # (fig8 labels its own small patch set)
+    assert reading_tables <= set(ANALYSES)
+    for name in sorted(reading_tables):
         roles = inputs.by_role(plan[name])
         assert {inputs.TEACHER, inputs.ONE_IMAGE, inputs.PATCHES} <= set(roles) or name == "fig16"
         for cell in plan[name]:
@@ -191,3 +192,11 @@ def test_patch_predictions_of_any_image_through_the_cli(tmp_path, one_thread):
     again = patch_predictions.from_files(str(tmp_path / "t.pt"), str(tmp_path / "p.npy"), str(tmp_path / "g2.png"),
                                          n=8, temperature=4, device="cpu")
     pd.testing.assert_frame_equal(again, df)  # same seed, same patches, same numbers
+
+
+def test_figure_titles_carry_dataset_and_scale(repo):
+    from augprior.analysis import report
+
+    params = config.load(repo / "params.yaml", {"scale": "ci"})
+    title = report.titled("Figure 3: x", experiments.context(params, "fig3"), "T = 8")
+    assert title == "Figure 3: x (CIFAR-10 (JPEG), T = 8, scale ci)"

@@ -66,7 +66,7 @@ def analysis(cells, ctx, out, root="."):
     scores, temp, classes = compute(cells, ctx, root)
     lo, hi = min(x.min() for x in scores.values()), max(x.max() for x in scores.values())
     edges = np.linspace(lo, hi + 1e-9, ctx.block["bins"] + 1)  # the scores' range (1/classes .. 1 at most)
-    plot(scores, edges, out.png, TITLE, temp)
+    plot(scores, edges, out.png, report.titled(TITLE, ctx), temp)
     rows = []
     for (s, m), x in scores.items():
         counts = np.histogram(x, edges)[0]

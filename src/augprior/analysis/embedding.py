@@ -103,7 +103,7 @@ def analysis(cells, ctx, out, root="."):
 
     t = ctx.block
     r = compute(cells, ctx, root)
-    plot(r, out.png, TITLE, t["thumbnails"], ctx.seed)
+    plot(r, out.png, report.titled(TITLE, ctx), t["thumbnails"], ctx.seed)
     n_p, n_t = r["n_p"], len(r["labels"])
     rows = [pd.DataFrame({"embedding": "joint", "set": ["patches"] * n_p + ["test"] * n_t,
                           "index": list(range(n_p)) + list(range(n_t)),

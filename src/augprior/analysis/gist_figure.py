@@ -43,7 +43,7 @@ def analysis(cells, ctx, out, root="."):
                  for a, b, c in zip(edges[:-1], edges[1:], counts)]
         rows += [{"set": name, "stat": k, "value": round(float(v), 5)}
                  for k, v in (("mean", d.mean()), ("median", np.median(d)), ("std", d.std()), ("n", len(sets[name])))]
-    ax.set(title=TITLE, xlabel="distance between L2-normalised GIST descriptors", ylabel="density")
+    ax.set(title=report.titled(TITLE, ctx), xlabel="distance between L2-normalised GIST descriptors", ylabel="density")
     ax.title.set_fontsize(8)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)

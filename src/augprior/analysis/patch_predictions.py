@@ -100,7 +100,7 @@ def analysis(cells, ctx, out, root="."):
     pick, shown, probs, idx = predict(m.teacher, m.teacher_norm, patches, t["patches"], temp, ctx.seed,
                                       device=m.rt.device, bf16=m.rt.bf16, side=m.side)
     classes = list(m.test.classes)
-    plot(shown, probs, idx, classes, out.png, f"{TITLE} (T = {temp:g})", t["columns"])
+    plot(shown, probs, idx, classes, out.png, report.titled(TITLE, ctx, f"T = {temp:g}"), t["columns"])
     df = rows(pick, probs, idx, classes)
     p1, p5 = probs[:, 0].numpy(), probs.sum(1).numpy()
     distinct = len(set(idx[:, 0].tolist()))

@@ -80,7 +80,7 @@ def analysis(cells, ctx, out, root="."):
 
     df = compute(cells, ctx, root)
     stats = {col: _pearson(df.teacher_top1_share_pct, df[col]) for col in ("student_acc", "relative_acc")}
-    plot(df, stats, out.png, TITLE)
+    plot(df, stats, out.png, report.titled(TITLE, ctx))
     n_test, n_patches = df.attrs["n_test"], df.attrs["n_patches"]
     out_df = pd.concat([df, pd.DataFrame([
         {"class": f"pearson_r vs {col}", "teacher_top1_share_pct": None, col: round(r, 4), "n_test": None}

@@ -16,6 +16,16 @@ from ..cells import Cell
 from ..jobs import job_dir
 
 
+def titled(title: str, ctx: Any, *details: str) -> str:
+    """A figure's title with what a reader needs at a glance: the dataset (where the block names one), the
+    scale and any `details`."""
+    from ..datasets import label
+
+    dataset = ctx.block.get("dataset")
+    parts = ([label(dataset)] if dataset else []) + list(details) + [f"scale {ctx.scale}"]
+    return f"{title} ({', '.join(parts)})"
+
+
 def runs(cells: list[Cell]) -> str:
     return "\n".join(f"- {c.part}: `{job_dir(j)}` ({c.setting})" for c in cells for j in c.jobs)
 

@@ -85,7 +85,7 @@ def plot(meta, out_png, title) -> None:
 def analysis(cells, ctx, out, root="."):
 
     df, meta = compute(cells, ctx, root)
-    plot(meta, out.png, TITLE)
+    plot(meta, out.png, report.titled(TITLE, ctx))
     measured, summary = [], {}
     for (p, k), m in meta["mats"].items():
         on, off = aligned(m)
