@@ -40,8 +40,7 @@ JOBS = experiments.collect(
 )
 # what the rules ask of the plan (augprior.rule_helpers): the job of a wildcard, its files and resources
 RULES = RuleHelpers(PARAMS, CELLS, JOBS)
-job_spec, job_param, job_key, job_inputs, job_output, job_log = (
-    RULES.job_spec,
+job_param, job_key, job_inputs, job_output, job_log = (
     RULES.job_param,
     RULES.job_key,
     RULES.job_inputs,

@@ -1,7 +1,7 @@
 """What the Snakemake rules ask of the plan: the job behind a wildcard, its files, its resources.
 
 The Snakefile builds one `RuleHelpers` from the resolved params, the cells of every table and figure and
-the collected jobs, and binds its methods to the names the rules use (job_spec, job_inputs, ...), so the
+the collected jobs, and binds its methods to the names the rules use (job_key, job_param, job_inputs, ...), so the
 snakefiles hold rules only (`snakemake --lint`).
 
 Rule parameters come in pairs: a compact `key` (a hash of everything the job or table is made from),
@@ -50,10 +50,6 @@ class RuleHelpers:
         except KeyError:
             raise KeyError(f"no {kind} job {job_id!r} in the plan for scale {self.scale!r}; request a table target "
                            "(or a patch grid of a manifest or library image) instead of an intermediate path") from None
-
-    def job_spec(self, kind: str) -> Callable[[Any], dict[str, Any]]:
-        """The job's spec as a tracked parameter (printed whole by `snakemake -n`): prefer job_param + job_key."""
-        return lambda wc: self.lookup(kind, wc.job).spec
 
     def job_param(self, kind: str) -> Callable[[Any], Untracked]:
         """The job's spec for the script (`snakemake.params.job.value`), untracked: pair it with job_key."""

@@ -13,6 +13,7 @@ rule compress:
     resources:
         **rule_resources("distill"),
     params:
-        job=job_spec("compress"),
+        key=job_key("compress"),
+        job=job_param("compress"),
     script:
         "../scripts/compress.py"

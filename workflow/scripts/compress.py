@@ -5,4 +5,4 @@ from _common import job_context
 from augprior.compress import compress
 
 with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
-    compress(snakemake.params.job, Path(snakemake.output.metrics).parent)  # noqa: F821
+    compress(snakemake.params.job.value, Path(snakemake.output.metrics).parent)  # noqa: F821
