@@ -21,6 +21,7 @@ from typing import Any
 
 from . import manifest, paper
 from .cells import Cell, Context
+from .cells import distill_cell as cifar_distill_cell
 from .config import deep_merge
 from .jobs import IMAGEFOLDER_PREFIX, Job, distill_job, teacher_job
 from .paper import PaperRef
@@ -123,3 +124,66 @@ def empty_cell(ctx: Context, part: str, setting: str, dataset: str, why: str, *,
     """A cell this project cannot compute at all (yet), with the reason."""
     return Cell(ctx.name, part, setting, LABELS.get(dataset, dataset), [], paper.lookup(paper_ref), teacher, student,
                 None, reason=why, paper_ref=paper_ref)
+
+
+# ----------------------------------------------------------------------------- Table 8
+
+TABLE8_EPOCHS = ("ep10", "ep20", "ep30", "ep50", "ep200")
+PATCHIFIED = ("patchifying a set of real training images (the paper's '(p)' rows) is not implemented: the patch "
+              "generator cuts from one source image")
+# paper row -> (source: an image, or dataset:N real training images; teacher; student; half batch; argmax only)
+TABLE8_ROWS = {"a": ("dataset:10", "resnet50", "resnet50", False, False),
+               "b": (None, "resnet50", "resnet50", False, False),
+               "c": ("dataset:100", "resnet50", "resnet50", False, False),
+               "d": (None, "resnet50", "resnet50", False, False),
+               "e": ("dataset:1000", "resnet50", "resnet50", False, False),
+               "f": (None, "resnet50", "resnet50", False, False),
+               "g": ("noise", "resnet18", "resnet50", False, False),
+               "h": ("bridge", "resnet18", "resnet50", False, False),
+               "i": ("city", "resnet18", "resnet50", False, False),
+               "j": ("city", "resnet101", "resnet101", True, False),
+               "k": ("city", None, "resnet50", False, False),
+               "l": ("city", "resnet50", "resnet50", False, False),
+               "m": ("city", "resnet18", "wide_resnet50_2", True, True),
+               "n": ("city", "resnet18", "wide_resnet50_2", True, False)}
+
+
+def _last_epoch(row: str) -> str:
+    return [c for c in TABLE8_EPOCHS if paper.value("table8", c, row=row) is not None][-1]
+
+
+def _cifar_samples(ctx, n: int) -> dict:
+    """epochs / batch size of a distillation from n fixed images seeing as many samples as the patch run."""
+    epochs, bs = epochs_for(ctx.params, n, ctx.params["distill"]["batch_size"])  # CIFAR params
+    return {"epochs": epochs, "batch_size": bs, "eval_every": 0}  # the test set once, at the end
+
+
+def table8_cells(ctx: Context) -> list[Cell]:
+    """Table 8's rows (experiments/table8.py): the ImageNet-1k rows, then the CIFAR-scale analogue."""
+    t, out = ctx.block, []
+    bs = ctx.params["large_scale"]["distill"]["batch_size"]
+    for row, (source, teacher, student, half, argmax) in t["rows"].items():
+        col = _last_epoch(row)
+        ref = paper.ref("table8", col, row=row)
+        label = paper.text("table8", "images", row=row)
+        setting = f"({row}) {label}{' (p)' if source and not source.startswith('dataset:') else ''}, " \
+                  f"{teacher or 'R50*'}{' (AM)' if argmax else ''} -> {student}{' (half batch)' if half else ''}, " \
+                  f"epoch {col[2:]}"
+        why = PATCHIFIED if source is None else (
+            "the paper does not say what its R50* teacher is" if teacher is None else "")
+        # dataset:N sources: as many samples as these epochs over the patch set (large_scale.epochs_for)
+        overrides = {"epochs": int(col[2:]), **({"batch_size": bs // 2} if half else {}),
+                     **({"signal": "argmax"} if argmax else {})}
+        out.append(distill_cell(ctx, "ImageNet-1k", setting, "imagenet1k", source or "city",
+                                student=student, teacher_arch=teacher, paper_ref=ref, why=why, **overrides))
+    d = t["cifar_dataset"]
+    part = "CIFAR-scale analogue (computed here; not the paper's setting)"
+    for n in t["cifar_images"]:
+        run = _cifar_samples(ctx, n)
+        cell = cifar_distill_cell(ctx, part, f"{n} real training images (raw), as many samples as the patch run",
+                                  d, f"dataset:{d}:{n}", comparable=False, **run)
+        cell.epochs = run["epochs"]
+        out.append(cell)
+    out.append(cifar_distill_cell(ctx, part, f"1 image ({t['cifar_image']}) patches", d, t["cifar_image"],
+                                  comparable=False))
+    return out
