@@ -108,7 +108,7 @@ def class_analysis(cells, ctx, out, root="."):
         axes[1, 0].set_title(f"ImageNet teacher EfficientNet-Lite0, class 388 'giant panda' at 224 px "
                              f"({t['imagenet_steps']} steps; its own p(panda) = {panda[2]:.2f})", fontsize=8)
         axes[1, 0].axis("off")
-    fig.suptitle(CLASS_TITLE, fontsize=9)
+    fig.suptitle(report.titled(CLASS_TITLE, ctx), fontsize=9)
     save(fig, out.png)
 
     summary, measured = {}, []
@@ -172,7 +172,7 @@ def layer_analysis(cells, ctx, out, root="."):
         ax.set_yticks([(side + 1) * r + side / 2 for r in range(len(names[m]))], names[m], fontsize=6)
         ax.set_xticks([])
         ax.set_title(f"{m} ({models[m][2].get('arch', '?')})", fontsize=8)
-    fig.suptitle(LAYER_TITLE, fontsize=9)
+    fig.suptitle(report.titled(LAYER_TITLE, ctx), fontsize=9)
     save(fig, out.png)
     summary, measured = {}, []
     for m in models:

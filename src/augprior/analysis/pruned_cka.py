@@ -70,7 +70,7 @@ def analysis(cells, ctx, out, root="."):
     ax.set(xlabel=f"pruned {arch} layer (sparsity {sparsity:.0%})" if sparsity is not None else f"pruned {arch} layer",
            ylabel=f"dense {arch} layer")
     fig.colorbar(im, ax=ax, fraction=0.046)
-    ax.set_title(f"{TITLE}\n(linear CKA, n={len(test)} test images of {t['dataset']})", fontsize=8)
+    ax.set_title(report.titled(TITLE, ctx, f"linear CKA, n = {len(test)} test images"), fontsize=8)
     save(fig, out.png)
     diag = float(np.diag(m).mean())
     off = float(m[~np.eye(len(keys), dtype=bool)].mean())

@@ -77,7 +77,7 @@ def analysis(cells, ctx, out, root="."):
     t = ctx.block
     df = compute(cells, ctx, root)
     ce = corruption_errors(df)
-    plot(ce, out.png, f"{TITLE} ({ctx.scale})")
+    plot(ce, out.png, report.titled(TITLE, ctx))
     clean = df[df.corruption == "clean"].set_index("model").error
     measured = [f"{m}: clean error {clean[m]:.1f}%, mCE {ce.loc[m, 'mce']:.1f} (CE: "
                 + ", ".join(f"{c} {ce.loc[m, c]:.0f}" for c in t["corruptions"]) + ")" for m in ce.index]

@@ -113,7 +113,7 @@ def plot(df, out_png, title) -> None:
 @report.analysis(TITLE, PAPER, COLUMNS)
 def analysis(cells, ctx, out, root="."):
     df = compute(cells, ctx, root)
-    plot(df, out.png, f"{TITLE} ({ctx.scale})")
+    plot(df, out.png, report.titled(TITLE, ctx))
     acc = lambda m, d, s=None: df[(df.model == m) & (df.dataset == d) & (  # noqa: E731
         df.shots.isna() if s is None else df.shots == s)].accuracy.iloc[0]
     t = ctx.block
