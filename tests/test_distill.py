@@ -399,3 +399,20 @@ def test_fold_batchnorm_is_exact_and_faster_path_is_used(world, tmp_path):
     off = D.distill(with_cfg(world, epochs=1, fold_teacher_bn=False), tmp_path / "nf")
     assert got["teacher_bn_folded"] == 7 and off["teacher_bn_folded"] == 0
     assert got["teacher_top1"] == off["teacher_top1"]  # reported with the teacher as loaded
+
+
+def test_steps_per_epoch_gives_small_sources_the_same_step_budget():
+    """distill.steps_per_epoch: a 10-image set with batch 4 (2 steps per pass) runs 5-step epochs
+    through reshuffled passes: every image once per pass, passes continuing across epochs; the
+    default (one pass per epoch) is unchanged."""
+    images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1).expand(10, 3, 2, 2).contiguous()
+    plain = I.IndexedInputs(images, 10, 4, seed=0, kind="t", info={})
+    assert plain.with_steps_per_epoch(None).steps_per_epoch == 2
+    fixed = I.IndexedInputs(images, 10, 4, seed=0, kind="t", info={}).with_steps_per_epoch(5)
+    assert fixed.steps_per_epoch == 5
+    drawn = [fixed.batch(e, s)[1] for e in range(2) for s in range(5)]  # 10 steps = 5 passes of 2 steps
+    for p in range(5):
+        one_pass = torch.cat(drawn[2 * p:2 * p + 2])
+        assert len(set(one_pass.tolist())) == 8  # 8 distinct images per pass (2 left over, as without the option)
+        assert torch.equal(one_pass, plain.order(p)[:8])
+    assert torch.equal(plain.batch(1, 1)[1], fixed.batch(0, 3)[1])  # global step 3 = pass 1, step 1

@@ -305,6 +305,7 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
                                      option="distill.allow_dataset_mismatch")
     inputs = build_inputs(spec, batch_size=bs, seed=seed, dataset=dataset, mirror=job.get("mirror"),
                           default_shape=(in_chans, test_side, test_side), device=device).to(device)
+    inputs = inputs.with_steps_per_epoch(cfg.get("steps_per_epoch"))
     steps = inputs.steps_per_epoch
     epochs = cfg["epochs"]
     train_side = augment.output_size(aug, int(inputs.shape[-1]))

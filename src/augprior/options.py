@@ -227,10 +227,13 @@ class AugmentOptions(Options):
 class DistillOptions(Options):
     """Knowledge distillation by function matching (augprior.distill; the official CIFAR recipe)."""
 
-    OMIT_WHEN_DEFAULT = ("allow_dataset_mismatch", "image_size")
+    OMIT_WHEN_DEFAULT = ("allow_dataset_mismatch", "image_size", "steps_per_epoch")
 
     student: Arch = Field("wrn16_4", description="student architecture")
-    epochs: StrictInt = Field(1000, ge=1, description="epochs (one pass over the inputs each)")
+    epochs: StrictInt = Field(1000, ge=1, description="epochs (one pass over the inputs each, or steps_per_epoch steps)")
+    steps_per_epoch: Optional[StrictInt] = Field(
+        None, ge=1, description="optimizer steps per epoch for every source (null = one pass over the inputs): "
+        "equal step budgets for sources of different sizes; a fixed set is reshuffled at the end of each pass")
     batch_size: StrictInt = Field(512, ge=2, description="batch size (>= 2: MixUp/CutMix partners and batch norm)")
     optimizer: Literal["adam", "adamw"] = Field("adam", description="adam (weight decay added to the gradient) or adamw (decoupled)")
     lr: Number = Field(1e-3, gt=0, description="learning rate")

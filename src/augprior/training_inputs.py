@@ -113,6 +113,13 @@ class Inputs:
     def to(self, device: torch.device) -> "Inputs":
         return self
 
+    def with_steps_per_epoch(self, steps: int | None) -> "Inputs":
+        """Epochs of `steps` steps (None: one pass); samplers draw fresh images, fixed sets run on
+        through reshuffled passes (see IndexedInputs.batch)."""
+        if steps:
+            self.steps_per_epoch = int(steps)
+        return self
+
 
 class IndexedInputs(Inputs):
     """A fixed set of uint8 images (a tensor, or a dataset with load_batch), reshuffled every epoch."""
@@ -123,7 +130,7 @@ class IndexedInputs(Inputs):
         self.images, self.n, self.batch_size, self.seed, self.kind = images, int(n), int(batch_size), int(seed), kind
         if self.n < self.batch_size:
             raise InputError(f"batch size {batch_size} exceeds the {self.n} images of the {kind} input")
-        self.steps_per_epoch = self.n // self.batch_size
+        self.steps_per_epoch = self.pass_steps = self.n // self.batch_size
         first = self._load(torch.arange(1))
         self.shape = tuple(first.shape[1:])  # type: ignore[assignment]
         self.info = info
@@ -143,7 +150,13 @@ class IndexedInputs(Inputs):
         return self._order[1]
 
     def batch(self, epoch: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = self.order(epoch)[step * self.batch_size:(step + 1) * self.batch_size]
+        """Pass p = (global step) // pass_steps over permutation p; an epoch is one pass unless
+        with_steps_per_epoch set another length (then epochs and passes need not line up)."""
+        if self.steps_per_epoch == self.pass_steps:
+            p, step_in_pass = epoch, step
+        else:
+            p, step_in_pass = divmod(epoch * self.steps_per_epoch + step, self.pass_steps)
+        idx = self.order(p)[step_in_pass * self.batch_size:(step_in_pass + 1) * self.batch_size]
         return self._load(idx), idx
 
     def load(self, idx: torch.Tensor) -> torch.Tensor:
@@ -225,6 +238,11 @@ class MixedInputs(Inputs):
         self.base, self.noise, self.alpha = base, noise, float(alpha)
         self.kind, self.indexed = "noise_mix", False
         self.batch_size, self.steps_per_epoch, self.shape = base.batch_size, base.steps_per_epoch, base.shape
+
+    def with_steps_per_epoch(self, steps: int | None) -> "MixedInputs":
+        self.base = self.base.with_steps_per_epoch(steps)
+        self.steps_per_epoch = self.base.steps_per_epoch
+        return self
 
     def batch(self, epoch: int, step: int) -> tuple[torch.Tensor, None]:
         images, _ = self.base.batch(epoch, step)
