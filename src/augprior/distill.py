@@ -28,6 +28,9 @@ resumes from it and ends bit-identical to an uninterrupted run (same machine, th
 precision; all per-step random draws are pure functions of (seed, epoch, step), see
 augprior.training_inputs.derive_seed).
 
+Under torchrun (WORLD_SIZE > 1) the run is data-parallel (augprior.distributed: DDP, each rank its slice
+of every global batch, rank 0 writes); metrics.json records world_size and images_per_s_per_device.
+
 metrics.json also says whether the run collapsed: the teacher's top-1 class histogram over every
 training input it labelled (`teacher_top1_histogram`) and the student's predicted-class histogram
 on the test set (`student_prediction_histogram`); either one with more than half its mass on one
@@ -45,7 +48,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from . import augment, losses, manifest, options
+from . import augment, distributed, losses, manifest, options, teacher as supervised
 from .checkpoint import load_model, save_model
 from .evaluate import collapse_warning
 from .training_inputs import TAG_AUGMENT, Inputs, build_inputs, describe_spec, generator, input_spec
@@ -76,6 +79,8 @@ def resolve_config(cfg: dict[str, Any] | None) -> dict[str, Any]:
 
 def lr_lambda(schedule: str, warmup_steps: int, total_steps: int) -> Callable[[int], float]:
     """LR factor after `step` optimizer steps: linear warm-up, then constant / cosine / linear to 0."""
+    if schedule == "paper":
+        raise ValueError("lr_schedule 'paper' depends on the student's family: build it with make_scheduler")
     if schedule not in SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, not {schedule!r}")
 
@@ -93,12 +98,19 @@ def lr_lambda(schedule: str, warmup_steps: int, total_steps: int) -> Callable[[i
 
 
 def make_optimizer(model: torch.nn.Module, cfg: dict[str, Any]) -> torch.optim.Optimizer:
+    if cfg["optimizer"] == "sgd":  # the teacher's SGD; the paper schedule picks Nesterov per family
+        sgd = {k: cfg.get(k, options.DistillOptions.model_fields[k].default) for k in ("momentum", "nesterov")}
+        if cfg["lr_schedule"] == "paper":
+            sgd["nesterov"] = supervised.paper_nesterov(cfg["student"])
+        return supervised.sgd(model, lr=cfg["lr"], weight_decay=cfg["weight_decay"], **sgd)
     cls = torch.optim.AdamW if cfg["optimizer"] == "adamw" else torch.optim.Adam
     return cls(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
 
 
 def make_scheduler(opt: torch.optim.Optimizer, cfg: dict[str, Any], steps_per_epoch: int):
     total = cfg["epochs"] * steps_per_epoch
+    if cfg["lr_schedule"] == "paper":  # the teacher's step schedule of the student's family (Appendix C.4.2)
+        return torch.optim.lr_scheduler.LambdaLR(opt, supervised.lr_factor("paper", cfg["student"], cfg["lr"], total))
     warm = int(round(cfg["warmup_epochs"] * steps_per_epoch))
     return torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg["lr_schedule"], warm, total))
 
@@ -149,10 +161,14 @@ class TrainStep:
 
     def __init__(self, teacher: torch.nn.Module, student: torch.nn.Module, optimizer: torch.optim.Optimizer,
                  scheduler, cfg: dict[str, Any], *, device: torch.device, bf16: bool, mean, std,
-                 target_cache: torch.Tensor | None = None, compile: bool = False):
-        self.teacher, self.student = teacher, student
+                 target_cache: torch.Tensor | None = None, compile: bool = False,
+                 dist: distributed.Dist = distributed.SINGLE):
+        self.teacher, self.student, self.dist = teacher, student, dist
+        # data-parallel: the forward/backward runs through DDP (gradients averaged over the ranks)
+        forward = torch.nn.parallel.DistributedDataParallel(
+            student, device_ids=[device.index] if device.type == "cuda" else None) if dist.enabled else student
         self.teacher_fwd = torch.compile(teacher) if compile else teacher
-        self.student_fwd = torch.compile(student) if compile else student
+        self.student_fwd = torch.compile(forward) if compile else forward
         self.optimizer, self.scheduler, self.cfg = optimizer, scheduler, cfg
         self.aug = cfg["augment"]
         self.device, self.bf16, self.mean, self.std = device, bf16, mean, std
@@ -177,13 +193,18 @@ class TrainStep:
         targets = self.targets(x, lams, idx)
         if self.histogram is not None:  # index_add_: no device sync (bincount would wait for the GPU)
             top1 = targets.argmax(1)
-            self.histogram.index_add_(0, top1.to(self.histogram.device),
-                                      torch.ones_like(top1, dtype=self.histogram.dtype, device=self.histogram.device))
+            counts = torch.zeros_like(self.histogram) if self.dist.enabled else self.histogram
+            counts.index_add_(0, top1.to(self.histogram.device),
+                              torch.ones_like(top1, dtype=self.histogram.dtype, device=self.histogram.device))
+            if self.dist.enabled:  # every rank holds the histogram over all ranks' inputs
+                self.histogram += self.dist.sum_(counts)
         with autocast(self.device, self.bf16):
             s_logits = self.student_fwd(x)
         loss = losses.loss_from_targets(s_logits, targets, loss=cfg["loss"], temperature=cfg["temperature"],
                                         t2_factor=cfg["t2_factor"])
         value = loss.detach()
+        if self.dist.enabled:  # the global batch's loss on every rank: a bad loss stops them all here
+            value = self.dist.mean_(value.float().clone())
         if not torch.isfinite(value):
             raise FloatingPointError(f"loss is {float(value)}")
         self.optimizer.zero_grad(set_to_none=True)
@@ -264,13 +285,18 @@ def distill(job: dict[str, Any], out_dir: str | os.PathLike) -> dict[str, Any]:
     device = select_device(job.get("device") or "auto")
     bf16 = use_bf16(device, job.get("precision") or "auto")
     channels_last = cfg["channels_last"] if cfg["channels_last"] is not None else (bf16 or device.type == "cuda")
-    with deterministic_mode(cfg["deterministic"]), num_threads(job.get("num_threads")), \
-            ResumableRun(out_dir, kind="distillation", version=STATE_VERSION, outputs=("student.pt",)) as run:
-        return _distill(run, job, cfg, device=device, bf16=bf16, channels_last=channels_last, started=started)
+    with distributed.context(device) as dist:
+        device = dist.device(device)
+        agree = (lambda stop: dist.any(stop, device)) if dist.enabled else None
+        with deterministic_mode(cfg["deterministic"]), num_threads(job.get("num_threads")), \
+                ResumableRun(out_dir, kind="distillation", version=STATE_VERSION, outputs=("student.pt",),
+                             writer=dist.main, agree=agree) as run:
+            return _distill(run, job, cfg, device=device, bf16=bf16, channels_last=channels_last, started=started,
+                            dist=dist)
 
 
 def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, channels_last: bool,
-             started: float) -> dict[str, Any]:
+             started: float, dist: distributed.Dist = distributed.SINGLE) -> dict[str, Any]:
     seed = int(job["seed"])
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     teacher, tmeta = load_model(job["teacher_path"], device)
@@ -306,6 +332,8 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
     inputs = build_inputs(spec, batch_size=bs, seed=seed, dataset=dataset, mirror=job.get("mirror"),
                           default_shape=(in_chans, test_side, test_side), device=device).to(device)
     inputs = inputs.with_steps_per_epoch(cfg.get("steps_per_epoch"))
+    if dist.enabled:
+        inputs = inputs.shard(dist.rank, dist.world)
     steps = inputs.steps_per_epoch
     epochs = cfg["epochs"]
     train_side = augment.output_size(aug, int(inputs.shape[-1]))
@@ -328,7 +356,7 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
         target_cache = _cache_targets(target_teacher, inputs, cfg, device, bf16, channels_last, in_chans, mean, std,
                                       train_side)
     step_fn = TrainStep(target_teacher, student, opt, sched, cfg, device=device, bf16=bf16, mean=mean, std=std,
-                        target_cache=target_cache, compile=cfg["compile"])
+                        target_cache=target_cache, compile=cfg["compile"], dist=dist)
 
     input_desc = inputs.describe()
     teacher_side = tmeta.get("image_size") or default_input_size(tmeta.get("arch", cfg["student"]))
@@ -336,7 +364,8 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
         log_warning(f"the student trains on {train_side}-px inputs, the teacher was trained at {teacher_side} px: "
                     "every step costs far more than needed; set distill.image_size (--image-size) or resize the inputs")
     run.resume({"seed": seed, "dataset": dataset, "input": input_desc, "teacher_md5": manifest.md5sum(job["teacher_path"]),
-                "distill": {k: v for k, v in cfg.items() if k not in OPERATIONAL_KEYS}},
+                "distill": {k: v for k, v in cfg.items() if k not in OPERATIONAL_KEYS},
+                **({"world_size": dist.world} if dist.enabled else {})},
                {"model": student, "optimizer": opt, "scheduler": sched}, {"epoch": 0, "step": 0}, loss_sum=0.0,
                teacher_histogram=torch.zeros(num_classes, dtype=torch.long), time_warning=None)
     step_fn.histogram = run.extras["teacher_histogram"] = run.extras["teacher_histogram"].to(device)
@@ -360,7 +389,9 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
             images, idx = inputs.batch(epoch, step)
             pixels = prepare_pixels(images, device, channels_last, in_chans)
             try:
-                loss = step_fn(pixels, generator(seed, TAG_AUGMENT, epoch, step), idx)
+                # each rank augments its slice from its own stream (augprior.distributed)
+                keys = (epoch, step, dist.rank) if dist.enabled else (epoch, step)
+                loss = step_fn(pixels, generator(seed, TAG_AUGMENT, *keys), idx)
             except FloatingPointError as err:  # NaN / inf, raised before the update
                 raise run.loss_failure(str(err), where(epoch, step), LOSS_HINT) from None
             loss_sum += run.check_loss(loss, where(epoch, step), LOSS_HINT)  # divergence
@@ -411,6 +442,10 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
         "epochs": epochs, "steps": epochs * steps, "steps_per_epoch": steps, "batch_size": bs,
         "train_samples": epochs * steps * bs, "train_time_s": round(train_time, 3),
         "train_samples_per_s": round(epochs * steps * bs / train_time, 1) if train_time > 0 else None,
+        "world_size": dist.world, "batch_size_per_device": bs // dist.world,
+        "images_per_s_per_device": (round(epochs * steps * bs / train_time / dist.world, 1)
+                                    if train_time > 0 else None),
+        **({"distributed": dist.describe()} if dist.enabled else {}),
         "input": input_desc, "train_side": train_side, "test_side": test_side,
         "bf16": bf16, "channels_last": channels_last, "compiled": cfg["compile"], "teacher_bn_folded": folded,
         "deterministic": cfg["deterministic"], "function_matching": not cfg["cache_teacher_logits"],
@@ -423,9 +458,10 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
                                     started=started),
                        "data": _data_read(job, spec, dataset)},
     }
-    print(f"distillation finished: student top-1 {last['top1']:.2f}% on {last['n']} test images of {dataset} "
-          f"(teacher {teacher_acc['top1']:.2f}%, agreement {last['agreement']:.2f}%)"
-          + (f"; {len(warnings)} warning(s) in metrics.json" if warnings else ""), flush=True)
+    if dist.main:
+        print(f"distillation finished: student top-1 {last['top1']:.2f}% on {last['n']} test images of {dataset} "
+              f"(teacher {teacher_acc['top1']:.2f}%, agreement {last['agreement']:.2f}%)"
+              + (f"; {len(warnings)} warning(s) in metrics.json" if warnings else ""), flush=True)
     return run.finalize(metrics, {"student.pt": lambda path: save_model(
         path, student, arch=cfg["student"], num_classes=num_classes, in_chans=in_chans, dataset=dataset,
         mean=list(mean), std=list(std), classes=tmeta.get("classes"))})

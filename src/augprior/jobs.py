@@ -122,8 +122,13 @@ def teacher_job(params: dict[str, Any], dataset: str, arch: str | None = None, s
     return Job("teacher", f"{dataset_dir(dataset)}/{cfg['arch']}_seed{seed}_{digest}", spec)
 
 
+def source_image(params: dict[str, Any], name: str) -> str:
+    """The image a source name's patches are cut from at these params (params' source_images)."""
+    return (params.get("source_images") or {}).get(name, name)
+
+
 def patches_job(params: dict[str, Any], image: str) -> Job:
-    cfg = params["patches"]
+    cfg, image = params["patches"], source_image(params, image)
     identity = {"image": image, "patches": cfg}
     spec = {"image": image, "mirror": params["data"]["mirror"], "device": params["device"], "patches": cfg}
     user = user_file(image)

@@ -136,7 +136,10 @@ class StyleGANOptions(Options):
     channel_max: StrictInt = Field(512, ge=1, description="maximum channels per synthesis layer")
     noise_strength: Number = Field(0.1, ge=0, description="strength of the per-pixel noise inputs")
     images_per_network: StrictInt = Field(400, ge=1, description="images drawn from each random network")
-    mapping: StrictBool = Field(True, description="use the mapping network (z -> w)")
+    mapping: StrictBool = Field(False, description="use the mapping network (z -> w); Baradad et al.'s script skips it (w = leaky_relu(z))")
+    render_size: Optional[StrictInt] = Field(
+        256, ge=4, description="side the images are rendered at (a power of two) before area-downsampling to `size` "
+                               "(Baradad et al.: 256; null = size)")
     normalize: Literal["baradad", "minmax"] = Field("baradad", description="output normalisation to [0, 255]")
     batch_size: StrictInt = Field(64, ge=1, description="images synthesised per batch")
 
@@ -484,6 +487,9 @@ class Params(Options):
     data: DataOptions = Field(DataOptions(), description="where data comes from")
     full_data_subset: Optional[StrictInt] = Field(
         None, ge=1, description="cap on 'full data' distillation sources: a seeded class-spread sample (null = all training images)")
+    source_images: dict[str, StrictStr] = Field(
+        {"animals": "animals_large"}, description="source name -> the image its patches are cut from (the paper's "
+        "1300x600 Animals: the mirror's 1600x600 animals_large; names not listed are themselves)")
     teacher: TeacherOptions = Field(TeacherOptions(), description=TeacherOptions.__doc__.split("\n")[0])
     patches: PatchOptions = Field(PatchOptions(), description=PatchOptions.__doc__)
     synthetic: SyntheticOptions = Field(SyntheticOptions(), description=SyntheticOptions.__doc__)

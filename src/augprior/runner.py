@@ -166,10 +166,14 @@ def _set_state(obj: Any, state: Any) -> None:
 class ResumableRun:
     """One training run in `out_dir` (see the module docstring). `kind` names the engine in messages
     ("distillation", "teacher", "ZeroSKD"); `version` is the engine's state format version;
-    `outputs` the files finalize() writes besides metrics.json."""
+    `outputs` the files finalize() writes besides metrics.json. `writer=False` (the ranks > 0 of a
+    data-parallel run, augprior.distributed): no lock and no files written, state.pt read only; `agree`
+    (every rank calls it at every boundary) turns this rank's stop request into the ranks' common one."""
 
-    def __init__(self, out_dir: str | os.PathLike, *, kind: str, version: int, outputs: tuple[str, ...] = ()):
+    def __init__(self, out_dir: str | os.PathLike, *, kind: str, version: int, outputs: tuple[str, ...] = (),
+                 writer: bool = True, agree: Callable[[bool], bool] | None = None):
         self.out_dir = Path(out_dir)
+        self.writer, self.agree = writer, agree
         self.kind, self.version, self.outputs = kind, version, tuple(outputs)
         self.state_path = self.out_dir / STATE_FILE
         self.key: dict[str, Any] = {}
@@ -192,9 +196,11 @@ class ResumableRun:
 
     def __enter__(self) -> ResumableRun:
         check_writable(self.out_dir)
-        self._acquire_lock()
+        if self.writer:
+            self._acquire_lock()
         try:
-            self.remove_temp_files()
+            if self.writer:
+                self.remove_temp_files()
             self._install()
         except BaseException:
             self._restore()
@@ -208,7 +214,8 @@ class ResumableRun:
         previous = dict(self._previous)
         self._restore()
         try:
-            self.remove_temp_files()
+            if self.writer:
+                self.remove_temp_files()
         finally:
             self._release_lock()
         if exc_type is None and self._signal is not None and not self._acted:
@@ -353,6 +360,8 @@ class ResumableRun:
     def checkpoint(self) -> None:
         """Write state.pt at the current position (the last boundary), atomically."""
         self.flush_loss_check()  # a deferred bad loss is never saved
+        if not self.writer:
+            return
         with self.untimed():
             save_state(self.state_path, {
                 "version": self.version, "kind": self.kind, "fingerprint": self.fingerprint,
@@ -368,6 +377,8 @@ class ResumableRun:
         self.position = position
         if extras:
             self.extras.update(extras)
+        if self.agree is not None and self.agree(self._signal is not None) and self._signal is None:
+            self._signal = signal.SIGTERM  # another rank was told to stop: stop here, at the same step
         if save or self._signal is not None:
             self.checkpoint()
         if self._signal is not None:
@@ -474,6 +485,8 @@ class ResumableRun:
             self.checkpoint()
             self._acted = True
             self._stop("state saved to " + str(self.state_path))
+        if not self.writer:
+            return metrics
         (self.out_dir / METRICS_FILE).unlink(missing_ok=True)  # old outputs are no longer described by it
         for name, write in writers.items():
             write(self.out_dir / name)

@@ -35,6 +35,14 @@ num // batch_size steps. Sources with a fixed set shuffle it every epoch (permut
 
 Every random draw is a pure function of (seed, epoch, step) (`derive_seed`), so a run resumed
 at any step draws exactly what an uninterrupted run draws, with no generator state to carry.
+
+A patch-shard folder read with "shuffle_window": W shuffles by windows of W shards: every epoch
+permutes the shards, then the patches within each run of W consecutive shards of that order (every
+patch once per epoch, seeded by (seed, epoch)), so a step reads from at most W shards and a set far
+larger than memory streams through the page cache shard by shard instead of seeking all over it.
+
+Data-parallel runs (augprior.distributed) call `shard(rank, world)`: each rank's batch is its contiguous
+slice of the global batch that a 1-process run draws at that step (batch_size stays the global one).
 """
 
 from __future__ import annotations
@@ -74,6 +82,17 @@ def generator(seed: int, *keys: int) -> torch.Generator:
     return torch.Generator().manual_seed(derive_seed(seed, *keys))
 
 
+def windowed_permutation(bounds: list[tuple[int, int]], window: int, gen: torch.Generator) -> torch.Tensor:
+    """A permutation of every index of the shards `bounds` ((start, count) each): the shards in a random
+    order, then the indices within each run of `window` consecutive shards of that order permuted."""
+    order = torch.randperm(len(bounds), generator=gen).tolist()
+    parts = []
+    for w in range(0, len(order), window):
+        idx = torch.cat([torch.arange(bounds[k][0], bounds[k][0] + bounds[k][1]) for k in order[w:w + window]])
+        parts.append(idx[torch.randperm(len(idx), generator=gen)])
+    return torch.cat(parts)
+
+
 def load_patch_file(path: str | os.PathLike):
     """A materialised patch set (augprior.patches.load_patch_set): a uint8 (N, 3, P, P) tensor view of
     a memory map, or a PatchShards object that indexes like one."""
@@ -103,6 +122,19 @@ class Inputs:
     steps_per_epoch: int = 0
     batch_size: int = 0
     shape: tuple[int, int, int] = (3, 32, 32)
+    rank, world = 0, 1
+
+    def shard(self, rank: int, world: int) -> "Inputs":
+        """Rank `rank` of `world` gets its contiguous slice of every global batch."""
+        if self.batch_size % world:
+            raise InputError(f"the batch size {self.batch_size} is not divisible by the {world} data-parallel "
+                             "processes (distill.batch_size is the global batch)")
+        self.rank, self.world = int(rank), int(world)
+        return self
+
+    def local_slice(self) -> slice:
+        b = self.batch_size // self.world
+        return slice(self.rank * b, (self.rank + 1) * b)
 
     def describe(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -126,8 +158,12 @@ class IndexedInputs(Inputs):
 
     indexed = True
 
-    def __init__(self, images, n: int, batch_size: int, seed: int, kind: str, info: dict[str, Any]):
+    def __init__(self, images, n: int, batch_size: int, seed: int, kind: str, info: dict[str, Any],
+                 shuffle_window: int | None = None):
         self.images, self.n, self.batch_size, self.seed, self.kind = images, int(n), int(batch_size), int(seed), kind
+        if shuffle_window is not None and (not hasattr(images, "bounds") or shuffle_window < 1):
+            raise InputError(f"input.shuffle_window={shuffle_window!r}: needs a patch-shard folder and W >= 1")
+        self.window = shuffle_window
         if self.n < self.batch_size:
             raise InputError(f"batch size {batch_size} exceeds the {self.n} images of the {kind} input")
         self.steps_per_epoch = self.pass_steps = self.n // self.batch_size
@@ -146,7 +182,13 @@ class IndexedInputs(Inputs):
 
     def order(self, epoch: int) -> torch.Tensor:
         if self._order is None or self._order[0] != epoch:
-            self._order = (epoch, torch.randperm(self.n, generator=generator(self.seed, TAG_ORDER, epoch)))
+            gen = generator(self.seed, TAG_ORDER, epoch)
+            if self.window:
+                perm = windowed_permutation(self.images.bounds(), self.window, gen)
+                perm = perm[perm < self.n]  # "num": only the first n patches
+            else:
+                perm = torch.randperm(self.n, generator=gen)
+            self._order = (epoch, perm)
         return self._order[1]
 
     def batch(self, epoch: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -157,6 +199,8 @@ class IndexedInputs(Inputs):
         else:
             p, step_in_pass = divmod(epoch * self.steps_per_epoch + step, self.pass_steps)
         idx = self.order(p)[step_in_pass * self.batch_size:(step_in_pass + 1) * self.batch_size]
+        if self.world > 1:
+            idx = idx[self.local_slice()]
         return self._load(idx), idx
 
     def load(self, idx: torch.Tensor) -> torch.Tensor:
@@ -201,7 +245,13 @@ class SampledInputs(Inputs):
         return x
 
     def batch(self, epoch: int, step: int) -> tuple[torch.Tensor, None]:
-        return self._sample(self.batch_size, epoch * self.steps_per_epoch + step), None
+        step = epoch * self.steps_per_epoch + step
+        if self.world == 1:
+            return self._sample(self.batch_size, step), None
+        part = self.local_slice()
+        if callable(getattr(self.sampler, "sample_range", None)):  # renders only this rank's slice
+            return self.sampler.sample_range(part.start, part.stop, step), None
+        return self._sample(self.batch_size, step)[part], None
 
     def describe(self) -> dict[str, Any]:
         desc = getattr(self.sampler, "describe", None)
@@ -244,10 +294,16 @@ class MixedInputs(Inputs):
         self.steps_per_epoch = self.base.steps_per_epoch
         return self
 
+    def shard(self, rank: int, world: int) -> "MixedInputs":
+        super().shard(rank, world)
+        self.base.shard(rank, world)
+        return self
+
     def batch(self, epoch: int, step: int) -> tuple[torch.Tensor, None]:
         images, _ = self.base.batch(epoch, step)
         pixels = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
-        noise = self.noise.sample(len(images), epoch * self.steps_per_epoch + step).to(pixels.device)
+        noise = self.noise.sample(self.batch_size, epoch * self.steps_per_epoch + step)[self.local_slice()]
+        noise = noise.to(pixels.device)
         return self.alpha * noise + (1.0 - self.alpha) * pixels, None
 
     def to(self, device: torch.device) -> "MixedInputs":
@@ -344,7 +400,9 @@ def _patch_inputs(spec: dict[str, Any], batch_size: int, seed: int, num: int, mi
             raise InputError(f"patch set {spec['path']}: expected uint8 (N, C, P, P), got {images.dtype} "
                              f"{tuple(images.shape)}")
         n = len(images) if spec.get("num") is None else min(len(images), int(spec["num"]))
-        return IndexedInputs(images, n, batch_size, seed, "patches", {"path": os.fspath(spec["path"])})
+        window = spec.get("shuffle_window")
+        info = {"path": os.fspath(spec["path"]), **({"shuffle_window": window} if window else {})}
+        return IndexedInputs(images, n, batch_size, seed, "patches", info, shuffle_window=window)
     if spec.get("on_the_fly") is not None:
         try:
             from .patches import OnTheFlyPatches

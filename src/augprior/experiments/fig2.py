@@ -3,6 +3,7 @@
 from pydantic import Field
 
 from ..cells import distill_cell
+from ..jobs import source_image
 from . import EXPERIMENTS, Block
 
 IMAGES = ["skimage:astronaut", "skimage:brick", "skimage:camera", "skimage:chelsea", "skimage:coffee", "skimage:coins",
@@ -12,7 +13,7 @@ IMAGES = ["skimage:astronaut", "skimage:brick", "skimage:camera", "skimage:chels
 
 
 class Fig2Params(Block):
-    dataset: str = Field("cifar10_jpeg", description="target dataset (the paper's is CIFAR-100)")
+    dataset: str = Field("cifar100", description="target dataset (the paper's: CIFAR-100)")
     images: list[str] = Field(IMAGES, description="source images, one point each")
 
 
@@ -20,7 +21,7 @@ def plot(df, cells, out_png, title, mirror=None):
     """Accuracy of each source image against its JPEG size; adds the jpeg_kib column to df."""
     from ..figures import jpeg_kib, new_axes, save
 
-    df["jpeg_kib"] = [round(jpeg_kib(c.setting, mirror), 1) for c in cells]
+    df["jpeg_kib"] = [round(jpeg_kib(c.extra.get("image", c.setting), mirror), 1) for c in cells]
     fig, ax = new_axes(title, (7, 4.5))
     done = df.dropna(subset=["reproduced"])
     ax.scatter(done.jpeg_kib, done.reproduced, color="tab:blue")
@@ -36,5 +37,8 @@ def plot(df, cells, out_png, title, mirror=None):
 @EXPERIMENTS.register("fig2", kind="figure", params=Fig2Params, plot=plot,
                       title="Figure 2: accuracy for further source images vs their JPEG size")
 def cells(ctx):
-    t = ctx.block
-    return [distill_cell(ctx, "source image", image, t["dataset"], image) for image in t["images"]]
+    t, out = ctx.block, []
+    for image in t["images"]:
+        out.append(distill_cell(ctx, "source image", image, t["dataset"], image))
+        out[-1].extra["image"] = source_image(ctx.params, image)  # the file its patches (and JPEG size) come from
+    return out

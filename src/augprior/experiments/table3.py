@@ -12,7 +12,7 @@ COMBOS = [(1, 1, 0, 0), (1, 0, 1, 0), (1, 0, 0, 1), (1, 1, 1, 0), (1, 1, 0, 1)]
 
 
 class Table3Params(Block):
-    datasets: list[str] = Field(["cifar10_jpeg"], description="target datasets: cifar10 | cifar100 | cifar10_jpeg")
+    datasets: list[str] = Field(["cifar10_jpeg", "cifar100"], description="target datasets: cifar10 | cifar100 | cifar10_jpeg")
     images: list[str] = Field(["noise", "universe", "bridge", "city", "animals"], description="Table 3a: source images")
     base_image: str = Field("animals", description="source image of Tables 3b and 3c")
     signals: list[str] = Field(["full", "top5", "argmax"], description="Table 3b: teacher signals (full, argmax, topN)")

@@ -47,15 +47,20 @@ class OnTheFlyPatches:
 
             self._pil = to_pil(pixels)
 
-    def params(self, n: int, step: int):
-        if n < 0 or not 0 <= step < 2**32 or n >= 2**32:
-            raise PatchError(f"need 0 <= n < 2**32 and 0 <= step < 2**32, not n={n}, step={step}")
-        idx = (np.uint64(step) << np.uint64(32)) | np.arange(n, dtype=np.uint64)
+    def params(self, n: int, step: int, start: int = 0):
+        if n < 0 or start < 0 or not 0 <= step < 2**32 or start + n > 2**32:
+            raise PatchError(f"need 0 <= start, n, start + n <= 2**32 and 0 <= step < 2**32, not start={start}, "
+                             f"n={n}, step={step}")
+        idx = (np.uint64(step) << np.uint64(32)) | np.arange(start, start + n, dtype=np.uint64)
         return sample_params(self.seed, self.height, self.width, self.spec, indices=idx, stream=STREAM_ONLINE)
 
     def sample(self, n: int, step: int) -> torch.Tensor:
         """n fresh patches for training step `step`: torch.uint8 (n, 3, P, P) on the device."""
-        p = self.params(n, step)
+        return self.sample_range(0, n, step)
+
+    def sample_range(self, start: int, stop: int, step: int) -> torch.Tensor:
+        """Patches start..stop-1 of step `step` (== sample(stop, step)[start:]): one data-parallel rank's slice."""
+        p = self.params(stop - start, step, start)
         if self.engine == "fast":
             return self._renderer.render(p)
         from .reference import render

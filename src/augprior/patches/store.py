@@ -309,6 +309,10 @@ class PatchShards:
 
     dtype = torch.uint8
 
+    def bounds(self) -> list[tuple[int, int]]:
+        """(start, count) of every shard, in index order."""
+        return [(int(s["start"]), int(s["count"])) for s in self._shards]
+
     def _rows(self, idx: np.ndarray) -> torch.Tensor:
         n = len(self)
         idx = np.where(idx < 0, idx + n, idx)
