@@ -1,7 +1,8 @@
 """Regenerated paper tables: the paper's value next to what the pipeline measured.
 
 Every row also shows its teacher's test top-1 (`teacher_top1`), the student's share of it
-(`student_share`, %) and the number of test images it was scored on (`n_test`); a run's warnings
+(`student_share`, %), the number of test images it was scored on (`n_test`) and the optimizer steps
+its runs trained for (`steps`, from their metrics.json; runs of one cell agree); a run's warnings
 (a collapsed teacher or student, a far too slow run) are in its row's notes. `delta` (reproduced
 minus paper) is only meaningful at paper scale: below it the md shows it in italics and says that
 it compares different settings. `run_dirs` is the same text in the CSV and the md."""
@@ -18,9 +19,10 @@ import pandas as pd
 from . import fileio
 from .cells import Cell
 from .datasets import label
+from .findings import markdown as findings_md
 from .jobs import IMAGEFOLDER_PREFIX, OUTPUTS, Job, job_dir as _job_dir
 
-COLUMNS = ["table", "part", "setting", "dataset", "teacher", "student", "epochs", "paper",
+COLUMNS = ["table", "part", "setting", "dataset", "teacher", "student", "epochs", "steps", "paper",
            "reproduced", "std", "n", "teacher_top1", "student_share", "n_test", "delta", "scale", "run_dirs", "notes"]
 RESOLVED_POINTS = 2.0  # with one seed per cell, differences smaller than this are not resolved
 
@@ -33,6 +35,16 @@ def summarize(values: list[float]) -> tuple[float | None, float | None, int]:
     return mean, std, len(values)
 
 
+def cell_value(metrics: dict[str, Any], cell: Cell) -> float | None:
+    """A run's final test top-1, or, for a cell with extra["curve_epoch"] (Table 8's epoch columns), its test
+    top-1 at that epoch of metrics.json's curve (None when the run made no evaluation there)."""
+    epoch = cell.extra.get("curve_epoch")
+    if epoch is None:
+        return float(metrics["top1"])
+    point = next((p for p in metrics.get("curve") or () if p.get("epoch") == epoch and "test_top1" in p), None)
+    return None if point is None else float(point["test_top1"])
+
+
 def job_dir(job: Job, root: str | Path = ".") -> Path:
     """The job's folder under `root` (the repository, or a copy of its results/)."""
     return Path(root) / _job_dir(job)
@@ -42,7 +54,7 @@ def build_rows(cells: Iterable[Cell], results_root: str | Path = ".") -> pd.Data
     """One row per cell from the metrics.json of its jobs; an uncomputed cell keeps its reason."""
     rows = []
     for cell in cells:
-        values, teachers, n_test, dirs, notes = [], [], [], [], []
+        values, teachers, n_test, steps, dirs, notes = [], [], [], [], [], list(cell.notes)
         scale = ""
         for job in cell.jobs:
             scale = job.scale
@@ -51,11 +63,17 @@ def build_rows(cells: Iterable[Cell], results_root: str | Path = ".") -> pd.Data
             metrics = run / OUTPUTS[job.kind]
             if metrics.exists():
                 m = fileio.read_json(metrics)
-                values.append(float(m["top1"]))
+                value = cell_value(m, cell)
+                if value is None:
+                    notes.append(f"no test_top1 at epoch {cell.extra['curve_epoch']} in the curve of {metrics}")
+                else:
+                    values.append(value)
                 if m.get("teacher_top1") is not None:
                     teachers.append(float(m["teacher_top1"]))
                 if m.get("n") is not None:
                     n_test.append(int(m["n"]))
+                if m.get("steps") is not None:
+                    steps.append(int(m["steps"]))
                 notes += [f"warning ({job.id.rsplit('/', 1)[-1]}): {w}" if len(cell.jobs) > 1 else f"warning: {w}"
                           for w in m.get("warnings") or ()]
             else:
@@ -71,7 +89,8 @@ def build_rows(cells: Iterable[Cell], results_root: str | Path = ".") -> pd.Data
         rows.append({
             "table": cell.table, "part": cell.part, "setting": cell.setting,
             "dataset": label(cell.dataset), "teacher": cell.teacher, "student": cell.student,
-            "epochs": cell.epochs, "paper": cell.paper,
+            "epochs": cell.epochs, "steps": "/".join(str(k) for k in sorted(set(steps))) if steps else None,
+            "paper": cell.paper,
             "reproduced": None if mean is None else round(mean, 2),
             "std": None if std is None else round(std, 2), "n": n,
             "teacher_top1": None if teacher_top1 is None else round(teacher_top1, 2),
@@ -91,7 +110,7 @@ def fmt(mean: Any, std: Any, n: int) -> str:
     return f"{mean:.2f}"
 
 
-def to_markdown(df: pd.DataFrame, title: str, scale: str) -> str:
+def to_markdown(df: pd.DataFrame, title: str, scale: str, findings: tuple = ()) -> str:
     view = df.copy()
     if {"reproduced", "std", "n"} <= set(df.columns):
         view["reproduced"] = [fmt(m, s, int(n)) for m, s, n in zip(df.reproduced, df["std"], df.n)]
@@ -105,6 +124,8 @@ def to_markdown(df: pd.DataFrame, title: str, scale: str) -> str:
     if "teacher_top1" in df.columns:
         lines.append("`teacher_top1` is the row's teacher on the same test images, `student_share` the student's "
                      "top-1 as a % of it, `n_test` the number of test images each run was scored on.")
+    if "steps" in df.columns:
+        lines.append("`steps` is the number of optimizer steps each run of the row trained for.")
     if scale != "paper":
         lines.append(f"At scale `{scale}` the architectures, epochs and patch counts are smaller than the paper's "
                      "(see the teacher/student/epochs columns and params.yaml): compare orderings, not values. "
@@ -115,13 +136,13 @@ def to_markdown(df: pd.DataFrame, title: str, scale: str) -> str:
                      "(seed-to-seed variation of this size is common); more seeds give mean ± std.")
     if "notes" in df.columns and df.notes.astype(str).str.contains("warning").any():
         lines.append("**Some runs warn** (see their notes): a collapsed run predicts one class for most images.")
-    lines += ["", view.to_markdown(index=False), ""]
+    lines += ["", view.to_markdown(index=False), *findings_md(df, findings), ""]
     return "\n".join(lines)
 
 
-def write_table(df: pd.DataFrame, csv_path: str | Path, title: str, scale: str) -> None:
+def write_table(df: pd.DataFrame, csv_path: str | Path, title: str, scale: str, findings: tuple = ()) -> None:
     fileio.write_text(csv_path, df.to_csv(index=False))
-    fileio.write_text(Path(csv_path).with_suffix(".md"), to_markdown(df, title, scale))
+    fileio.write_text(Path(csv_path).with_suffix(".md"), to_markdown(df, title, scale, findings))
 
 
 def figure_title(title: str, scale: str, cells: Iterable[Cell]) -> str:

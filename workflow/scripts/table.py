@@ -7,6 +7,7 @@ with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
     name = snakemake.wildcards.name  # noqa: F821
     cells = snakemake.params.cells.value  # noqa: F821
     df = tables.build_rows(cells)
-    tables.write_table(df, snakemake.output.csv, EXPERIMENTS.get(name).title, snakemake.config["scale"])  # noqa: F821
+    exp = EXPERIMENTS.get(name)
+    tables.write_table(df, snakemake.output.csv, exp.title, snakemake.config["scale"], exp.findings)  # noqa: F821
     tracked.write(name, cells, snakemake.output.metrics, snakemake.output.curves)  # noqa: F821
     print(tables.summary_line(name, df, snakemake.output.csv))  # noqa: F821

@@ -39,6 +39,7 @@ class Experiment:
     not_reproduced: dict[str, dict[tuple[str, ...], str]] = field(default_factory=dict)  # CSV -> key -> why
     plot: Callable[..., Any] | None = None      # figures: plot(df, cells, out_png, title, mirror) -> df
     analysis: Callable[..., Any] | None = None  # analysis figures (augprior.analysis): analysis(cells, ctx, out)
+    findings: tuple[Any, ...] = ()              # the paper's claims about it, checked in its md (augprior.findings)
 
     @property
     def category(self) -> str:

@@ -4,10 +4,14 @@ from pydantic import Field
 
 from .. import paper
 from ..cells import distill_cell
+from ..findings import share, within
 from . import EXPERIMENTS, Block
 
 SOURCES = {"CIFAR-10 train": "dataset:cifar10_jpeg", "CIFAR-100 train": "dataset:cifar100",
            "CIFAR-10 train (10K subset)": "dataset:cifar10_jpeg:10000", "1 image (Animals) + augmentations": "animals"}
+ONE_IMAGE = "1 image (Animals) + augmentations"
+FINDINGS = (share("the one-image student reaches 85% of its teacher's top-1", ONE_IMAGE, 85),
+            within("one image is within 5 points of full data (same steps)", ONE_IMAGE, "CIFAR-10 train", 5))
 
 
 class Table1Params(Block):
@@ -18,7 +22,7 @@ class Table1Params(Block):
 
 
 @EXPERIMENTS.register("table1", kind="table", params=Table1Params, paper_keys={"table1": ("distillation_data",)},
-                      title="Table 1: distillation data (full CIFAR-10, full CIFAR-100, a 10K subset, one image)")
+                      findings=FINDINGS, title="Table 1: distillation data (full CIFAR-10, full CIFAR-100, a 10K subset, one image)")
 def cells(ctx):
     t = ctx.block
     return [distill_cell(ctx, "distillation data", row, dataset, source, teacher=t["teacher"], student=t["student"],

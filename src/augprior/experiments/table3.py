@@ -5,10 +5,20 @@ from pydantic import Field
 
 from .. import paper
 from ..cells import distill_cell
+from ..findings import below
 from ..jobs import AUG_KEYS, aug_slug, signal_overrides
 from . import EXPERIMENTS, Block
 
 COMBOS = [(1, 1, 0, 0), (1, 0, 1, 0), (1, 0, 0, 1), (1, 1, 1, 0), (1, 1, 0, 1)]
+FINDINGS = (
+    below("noise is far (> 10 points) below every real image", "noise", ["universe", "bridge", "city", "animals"],
+          part="3a", margin=10),
+    below("bridge is below city and animals", "bridge", ["city", "animals"], part="3a"),
+    below("the full distribution beats top-5", "top5", ["full"], part="3b"),
+    below("top-5 beats argmax", "argmax", ["top5"], part="3b"),
+    below("the CutMix rows are the best of 3c", ["flip-crop", "flip-mixup", "flip-crop-mixup"],
+          ["flip-cutmix", "flip-crop-cutmix"], part="3c"),
+)
 
 
 class Table3Params(Block):
@@ -22,7 +32,7 @@ class Table3Params(Block):
 
 
 @EXPERIMENTS.register("table3", kind="table", params=Table3Params,
-                      title="Table 3: source image (3a), teacher signal (3b), augmentations (3c)",
+                      title="Table 3: source image (3a), teacher signal (3b), augmentations (3c)", findings=FINDINGS,
                       paper_keys={"table3a": ("source_image",), "table3b": ("teacher_signal",), "table3c": AUG_KEYS})
 def cells(ctx):
     t, out = ctx.block, []
