@@ -11,7 +11,7 @@ def _counts(cells):
 
 
 def test_table3_shares_cells_between_parts(repo):
-    cells = experiments.cells("table3", _params(repo))
+    cells = experiments.cells("table3", _params(repo, **{"table3.datasets": ["cifar10_jpeg"]}))
     assert [c.part for c in cells].count("3a") == 5
     assert [c.part for c in cells].count("3b") == 3
     assert [c.part for c in cells].count("3c") == 5
