@@ -47,10 +47,11 @@ job_param, job_key, job_inputs, job_output, job_log = (
     RULES.job_output,
     RULES.job_log,
 )
-rule_resources, rule_threads, cell_outputs = (
+rule_resources, rule_threads, cell_outputs, torchrun_jobs = (
     RULES.rule_resources,
     RULES.rule_threads,
     RULES.cell_outputs,
+    RULES.torchrun_jobs,
 )
 # only about the tables and figures the requested targets make (none requested: all of them)
 if _reasons := RULES.empty_cell_reasons(DATASETS, requested_targets(sys.argv[1:])):

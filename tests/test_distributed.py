@@ -30,7 +30,7 @@ def torchrun(job: dict, root: Path, out: Path, nproc: int = 2) -> subprocess.Com
     (root / "job.json").write_text(json.dumps(job))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1", "PYTHONUNBUFFERED": "1"}
     return subprocess.run(launch_command(nproc, str(root / "job.json"), str(out)), cwd=root, env=env,
-                          capture_output=True, text=True, timeout=240)
+                          capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")

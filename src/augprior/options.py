@@ -440,6 +440,22 @@ class ResourcesOptions(Options):
     distill: RuleResources = Field(RuleResources(gpu=1, cpus=8, mem_mb=32000, runtime=4320), description="distillation and ZeroSKD jobs")
     analysis: RuleResources = Field(RuleResources(gpu=1, cpus=8, mem_mb=32000, runtime=240), description="analysis figures (feature extraction on the GPU, t-SNE on the CPUs)")
     video: RuleResources = Field(RuleResources(gpu=1, cpus=16, mem_mb=64000, runtime=4320), description="video teacher, fake-video and video distillation jobs (Table 6)")
+    distill_224: RuleResources = Field(RuleResources(gpu=2, cpus=16, mem_mb=64000, runtime=4320), description="224-px distillations (Tables 7, 8, 10; the paper: DDP on 2 GPUs): gpu > 1 runs them data-parallel under torchrun, one process per GPU")
+
+
+class PatchStorageOptions(Options):
+    """How a patch set far larger than memory reaches the distillation (large_scale.patches.storage; the
+    paper's 1,281,167 patches of 256 px are 252 GB as uint8 pixels)."""
+
+    kind: Literal["shards", "on_the_fly"] = Field(
+        "shards", description="shards: written once as a folder of .npy shards of about 1 GiB (a killed job resumes at "
+                              "the first missing shard; index.json last) and streamed through memory maps; on_the_fly: "
+                              "no set on disk, each step renders its batch on the training device (the fast engine), "
+                              "seeded by the step, so a resumed run sees the same patches")
+    shuffle_window: Optional[StrictInt] = Field(
+        16, ge=1, description="shards: shards read together when shuffling (each epoch permutes the shards, then the "
+                              "patches within each run of this many; every patch once per epoch); null = one global "
+                              "shuffle (random reads across the whole set)")
 
 
 class LargeScaleOptions(Options):
@@ -465,7 +481,9 @@ class LargeScaleOptions(Options):
         from .config import deep_merge
 
         model = {"teacher": TeacherOptions, "patches": PatchOptions, "distill": DistillOptions}[info.field_name]
-        model.model_validate(deep_merge(model().model_dump(), v))
+        if info.field_name == "patches" and "storage" in v:  # how the set is stored, not what it holds
+            v = {**v, "storage": PatchStorageOptions.model_validate(v["storage"]).model_dump()}
+        model.model_validate(deep_merge(model().model_dump(), {k: x for k, x in v.items() if k != "storage"}))
         return v
 
 

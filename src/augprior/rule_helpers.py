@@ -14,6 +14,7 @@ parameters of builtin types; a job spec or a table's cells printed whole made 40
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any, Callable
 
 from . import jobs
@@ -87,6 +88,18 @@ class RuleHelpers:
 
     def rule_threads(self, kind: str) -> int:
         return self.params["resources"][kind]["cpus"]
+
+    def torchrun_jobs(self, member: bool) -> str:
+        """The `job` wildcard constraint of rule distill_torchrun (member: the distillations on the 224-px datasets
+        of augprior.large_scale, run on resources.distill_224's GPUs) and of rule distill (not member: the rest)."""
+        from . import large_scale
+
+        names = {large_scale.dataset_name(self.params, d) for d in large_scale.LABELS}
+        ids = sorted(i for i, job in self.jobs["distill"].items() if job.spec.get("dataset") in names)
+        alt = "|".join(re.escape(i) for i in ids)
+        if member:
+            return f"(?:{alt})" if ids else "(?!)"
+        return f"(?!(?:{alt})/[^/]+$).+" if ids else ".+"
 
     def cell_outputs(self, name: str) -> list[str]:
         """Every finished-run file the cells of a table or figure read."""

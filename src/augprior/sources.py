@@ -72,4 +72,34 @@ def _zeroskd(params: dict[str, Any], text: str) -> Source:
 
 @SOURCE_KINDS.register("<image>", pattern=r"(?P<image>.+)")
 def _image(params: dict[str, Any], text: str, *, image: str) -> Source:
-    return Source(text, "image", None, patches_job(params, image))
+    params, storage = split_storage(params)
+    job = patches_job(params, image)
+    if storage is None:
+        return Source(text, "image", None, job)
+    if storage["kind"] == "on_the_fly":
+        return Source(text, "image", on_the_fly_input(job), None)
+    return Source(text, "image", {"kind": "patches", "path": job_path(job, PATCH_SHARDS),
+                                  "shuffle_window": storage["shuffle_window"]}, job)
+
+
+PATCH_SHARDS = "shards/index.json"  # a sharded patch set's completion marker (augprior.patches.store)
+
+
+def split_storage(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """params without patches.storage (large_scale.patches.storage, options.PatchStorageOptions: how the set
+    is stored, not what it holds, so not part of the patch job), and that storage (None: one .npy file)."""
+    storage = params["patches"].get("storage")
+    if storage is None:
+        return params, None
+    return {**params, "patches": {k: v for k, v in params["patches"].items() if k != "storage"}}, storage
+
+
+def on_the_fly_input(job: Job) -> dict[str, Any]:
+    """The input spec that renders patch job `job`'s distribution every step instead of reading its set
+    (training_inputs: patches.OnTheFlyPatches on the training device; an epoch is its `num` patches)."""
+    cfg = job.spec["patches"]
+    otf = {"image": job.spec["image"], "spec": {k: cfg[k] for k in ("size", "jpeg_quality", "vflip")},
+           "seed": cfg["seed"], "engine": cfg["engine"], "geometry": cfg["geometry"]}
+    if job.spec.get("image_md5"):
+        otf["md5"] = job.spec["image_md5"]
+    return {"kind": "patches", "on_the_fly": otf, "num": cfg["num"]}

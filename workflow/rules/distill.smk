@@ -7,6 +7,8 @@ rule distill:
         metrics=job_output("distill", "metrics.json"),
     log:
         job_log("distill"),
+    wildcard_constraints:
+        job=torchrun_jobs(False),
     conda:
         "../envs/augprior.yaml"
     threads: rule_threads("distill")
@@ -17,6 +19,30 @@ rule distill:
         job=job_param("distill"),
     script:
         "../scripts/distill.py"
+
+
+rule distill_torchrun:
+    """A 224-px distillation (Tables 7, 8, 10) on resources.distill_224's GPUs: with gpu > 1, torchrun starts one
+    process per GPU (DDP, augprior.distributed); rank 0 writes the outputs."""
+    input:
+        unpack(job_inputs("distill")),
+    output:
+        student=job_output("distill", "student.pt"),
+        metrics=job_output("distill", "metrics.json"),
+    log:
+        job_log("distill"),
+    wildcard_constraints:
+        job=torchrun_jobs(True),
+    conda:
+        "../envs/augprior.yaml"
+    threads: rule_threads("distill_224")
+    resources:
+        **rule_resources("distill_224"),
+    params:
+        key=job_key("distill"),
+        job=job_param("distill"),
+    script:
+        "../scripts/distill_torchrun.py"
 
 
 rule zeroskd:

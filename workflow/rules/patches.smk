@@ -19,6 +19,28 @@ rule make_patches:
         "../scripts/make_patches.py"
 
 
+rule make_patch_shards:
+    """A patch set too large for one file (large_scale.patches.storage kind shards): a folder of .npy shards,
+    index.json last; a killed job resumes at the first missing shard (only index.json is a declared output).
+    """
+    input:
+        unpack(job_inputs("patches")),
+    output:
+        patches=job_output("patches", "shards/index.json"),
+    log:
+        job_log("patches"),
+    conda:
+        "../envs/augprior.yaml"
+    threads: rule_threads("patches")
+    resources:
+        **rule_resources("patches"),
+    params:
+        key=job_key("patches"),
+        job=job_param("patches"),
+    script:
+        "../scripts/make_patches.py"
+
+
 rule make_synthetic:
     """A synthetic image set (FractalDB-style fractals, random-init StyleGAN) in the patch-set format."""
     output:

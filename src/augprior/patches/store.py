@@ -5,7 +5,8 @@ expect); `load_patch_set` hands out torch uint8 (N, 3, P, P) views of memory map
 
 - ``make_patch_set(..., "x/patches.npy")`` writes x/patches.npy, then x/patches.json (the
   metadata, written last: without it the set is incomplete and `load_patch_set` refuses it).
-- ``make_patch_set(..., "x/patches")`` (no .npy suffix) or ``shard_size=...`` writes the
+- ``make_patch_set(..., "x/patches")`` (no .npy suffix; or "x/patches/index.json", the folder's
+  completion marker, which the workflow names as the output) or ``shard_size=...`` writes the
   folder x/patches/ with shard-00000.npy ... and index.json last. Shards are written one at a
   time (memory stays at one chunk), each atomically; a progress file lets a killed run resume
   at the first missing shard (patches are a pure function of (seed, index), so resumed shards
@@ -84,6 +85,8 @@ def make_patch_set(image: Any, out: str | os.PathLike, spec: PatchSpec, num: int
     src = _resolve_source(image, mirror, md5)
     spec.check_source(src.height, src.width, name=src.path or src.name)
     out = Path(out)
+    if out.name == INDEX:
+        out = out.parent
     sharded = shard_size is not None or out.suffix != ".npy"
     meta: dict[str, Any] = {
         "format": FORMAT,
