@@ -67,8 +67,10 @@ def preset_for(images: np.ndarray, preset: str | None = None) -> str:
     return preset
 
 
-def corrupt(name: str, images: np.ndarray, severity: int, seed: int = 0, preset: str | None = None) -> np.ndarray:
-    """Corruption `name` at `severity` of uint8 (N, H, W, 3) images, reproducible for a seed."""
+def corrupt(name: str, images: np.ndarray, severity: int, seed: int | tuple[int, ...] = 0,
+            preset: str | None = None) -> np.ndarray:
+    """Corruption `name` at `severity` of uint8 (N, H, W, 3) images, reproducible for a seed (an int, or a
+    tuple such as (seed, batch index) for the batches of one large set)."""
     if name not in CORRUPTIONS:
         why = NOT_IMPLEMENTED.get(name, f"known: {', '.join(CORRUPTIONS)}")
         raise ValueError(f"corruption {name!r} is not available ({why})")
@@ -77,7 +79,7 @@ def corrupt(name: str, images: np.ndarray, severity: int, seed: int = 0, preset:
     if not 1 <= severity <= 5:
         raise ValueError(f"severity must be 1..5, got {severity}")
     p = preset_for(images, preset)
-    rng = np.random.default_rng([seed, severity, zlib.crc32(name.encode())])
+    rng = np.random.default_rng([*np.atleast_1d(seed).tolist(), severity, zlib.crc32(name.encode())])
     return CORRUPTIONS[name](images, LEVELS[name][p][severity - 1], rng, p)
 
 

@@ -25,12 +25,14 @@ from .provenance import params_hash
 RESULTS = "results"
 KINDS = ("teacher", "patches", "synthetic", "distill", "zeroskd", "compress",
          "video_teacher", "fakevideos", "video_distill",  # video kinds: augprior.video.jobs
-         "audio_teacher", "audio_clips", "audio_distill")  # audio kinds: augprior.audio.jobs
+         "audio_teacher", "audio_clips", "audio_distill",  # audio kinds: augprior.audio.jobs
+         "imagenet_c")  # evaluations of a 224-px model on ImageNet-C: augprior.imagenet_c
 # which file marks a finished job of each kind
 OUTPUTS = {"teacher": "metrics.json", "patches": "patches.npy", "synthetic": "synthetic.npy",
            "distill": "metrics.json", "zeroskd": "metrics.json", "compress": "metrics.json",
            "video_teacher": "metrics.json", "fakevideos": "fakevideos.npy", "video_distill": "metrics.json",
-           "audio_teacher": "metrics.json", "audio_clips": "clips.npy", "audio_distill": "metrics.json"}
+           "audio_teacher": "metrics.json", "audio_clips": "clips.npy", "audio_distill": "metrics.json",
+           "imagenet_c": "metrics.json"}
 AUG_KEYS = ("hflip", "random_crop", "mixup", "cutmix")
 AUG_SHORT = {"hflip": "flip", "random_crop": "crop", "mixup": "mixup", "cutmix": "cutmix"}
 
@@ -85,6 +87,8 @@ def inputs(job: Job) -> dict[str, str]:
         out["source"] = job.spec["source"]  # a user's clip file
     if "checkpoint_path" in job.spec:  # a user's teacher file (video teachers)
         out["checkpoint"] = job.spec["checkpoint_path"]
+    if "model_path" in job.spec:  # the model an evaluation job reads (imagenet_c)
+        out["model"] = job.spec["model_path"]
     if (job.spec.get("input") or {}).get("path"):
         out["data"] = job.spec["input"]["path"]
     if job.kind == "patches" and "image_md5" in job.spec:

@@ -37,7 +37,10 @@ def summarize(values: list[float]) -> tuple[float | None, float | None, int]:
 
 def cell_value(metrics: dict[str, Any], cell: Cell) -> float | None:
     """A run's final test top-1, or, for a cell with extra["curve_epoch"] (Table 8's epoch columns), its test
-    top-1 at that epoch of metrics.json's curve (None when the run made no evaluation there)."""
+    top-1 at that epoch of metrics.json's curve (None when the run made no evaluation there), or, for a cell
+    with extra["metric"] (an evaluation job's column, e.g. Table 16's mce), that key of metrics.json."""
+    if cell.extra.get("metric"):
+        return float(metrics[cell.extra["metric"]])
     epoch = cell.extra.get("curve_epoch")
     if epoch is None:
         return float(metrics["top1"])

@@ -1,37 +1,81 @@
 """Table 16: ImageNet-C (Hendrycks & Dietterich 2019): clean error, mCE (normalised by AlexNet's errors) and
 the corruption error of each of the 15 corruptions, for the ResNet-18 teacher and the one-image ResNet-50x2 and
-ResNet-50 students of Table 7. No ImageNet-C evaluation engine exists here and the data are not offline, so
-every cell is empty with the reason, naming the job whose model it would evaluate. A CIFAR-scale analogue
+ResNet-50 students of Table 7 (the same jobs). One imagenet_c job per model (augprior.imagenet_c) evaluates it
+on the released benchmark's folders, or, for the folders that are absent and with generate_missing, on the
+ImageNet val set corrupted here by augprior.corruptions (ImageNet-C's constants). Where the models are not planned
+(no 224-px data at laptop / ci scale) every cell is empty with the reason. A CIFAR-scale analogue
 (CIFAR-10 (JPEG)-C, computed here) is its own target, table16_cifar."""
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from .. import large_scale, paper
-from ..jobs import job_dir
+from .. import corruptions, imagenet_c, large_scale, paper
+from ..cells import Cell
 from . import EXPERIMENTS, Block
 
-CORRUPTIONS = ("gaussian", "shot", "impulse", "defocus", "glass", "motion", "zoom", "snow", "frost", "fog",
-               "brightness", "contrast", "elastic", "pixelate", "jpeg")
-NOT_IMPLEMENTED = "the ImageNet-C evaluation (clean error, corruption errors, AlexNet-normalised mCE) is not implemented"
+CORRUPTIONS = tuple(corruptions.CORRUPTIONS)  # the benchmark's 15, in its column order
 
 
 class Table16Params(Block):
     image: str = Field("city", description="source image of the one-image students")
     columns: list[str] = Field(["clean_error", "mce", *CORRUPTIONS], description="paper columns shown")
+    root: str | None = Field(None, description="the released ImageNet-C: <root>/<corruption folder>/<severity>/<wnid>/"
+                                               "*.JPEG (null: <mirror>/data/imagenet-c)")
+    generate_missing: bool = Field(True, description="corrupt the ImageNet val images here (augprior.corruptions, "
+                                                     "JPEG q85) for the folders absent under root; false: those "
+                                                     "cells stay empty")
+    corruptions: list[str] = Field(list(CORRUPTIONS), description="corruptions evaluated (mCE: their mean CE)")
+    severities: list[int] = Field([1, 2, 3, 4, 5], description="severities evaluated (the benchmark's: 1-5)")
+    batch_size: int = Field(250, ge=1, description="evaluation batch size")
+    workers: int = Field(16, ge=1, description="JPEG decoding threads")
+    max_images: int | None = Field(None, ge=1, description="a fixed class-spread sample of the val images (and of "
+                                                           "each ImageNet-C folder); null: all 50,000")
+
+    @field_validator("corruptions")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        if bad := [c for c in v if c not in CORRUPTIONS]:
+            raise ValueError(f"unknown corruptions {bad} (known: {', '.join(CORRUPTIONS)})")
+        return v
+
+    @field_validator("severities")
+    @classmethod
+    def _levels(cls, v: list[int]) -> list[int]:
+        if not v or any(s not in range(1, 6) for s in v) or len(set(v)) != len(v):
+            raise ValueError(f"severities must be distinct values of 1..5, got {v}")
+        return v
+
+
+def _models(ctx) -> dict[str, Cell]:
+    half = ctx.params["large_scale"]["distill"]["batch_size"] // 2
+    image = ctx.block["image"]
+    return {"ImageNet ResNet-18 (teacher)": large_scale.teacher_cell(ctx, "", "", "imagenet1k"),
+            "1-image ResNet-50x2": large_scale.distill_cell(ctx, "", "", "imagenet1k", image,
+                                                            student="wide_resnet50_2", batch_size=half),
+            "1-image ResNet-50": large_scale.distill_cell(ctx, "", "", "imagenet1k", image, student="resnet50")}
 
 
 @EXPERIMENTS.register("table16", kind="table", params=Table16Params, paper_keys={"table16": ("network",)},
                       title="Table 16: ImageNet-C (clean error, mCE, corruption errors)")
 def cells(ctx):
     t, out = ctx.block, []
-    half = ctx.params["large_scale"]["distill"]["batch_size"] // 2
-    models = {"ImageNet ResNet-18 (teacher)": large_scale.teacher_cell(ctx, "", "", "imagenet1k"),
-              "1-image ResNet-50x2": large_scale.distill_cell(ctx, "", "", "imagenet1k", t["image"],
-                                                              student="wide_resnet50_2", batch_size=half),
-              "1-image ResNet-50": large_scale.distill_cell(ctx, "", "", "imagenet1k", t["image"], student="resnet50")}
-    for row, model in models.items():
-        what = f"model: {job_dir(model.jobs[0])}" if model.jobs else model.reason
+    root = imagenet_c.resolve_root(t["root"], ctx.params["data"]["mirror"])
+    absent = imagenet_c.missing(root, t["corruptions"], t["severities"])
+    data_reason = "" if not absent or t["generate_missing"] else (
+        f"ImageNet-C is not under {root} ({len(absent)} folders absent, e.g. {absent[0]}) and "
+        f"table16.generate_missing is false")
+    subset = len(t["corruptions"]) < len(CORRUPTIONS) or len(t["severities"]) < 5
+    for row, model in _models(ctx).items():
+        job = None
+        if not model.reason and not data_reason:
+            job = imagenet_c.job(ctx.params, model.jobs[0], large_scale.dataset_name(ctx.params, "imagenet1k"),
+                                 root=root, names=t["corruptions"], severities=t["severities"], generate=absent,
+                                 batch_size=t["batch_size"], workers=t["workers"], max_images=t["max_images"])
         for col in t["columns"]:
-            out.append(large_scale.empty_cell(ctx, row, col, "imagenet1k", f"{NOT_IMPLEMENTED}; {what}",
-                                              paper_ref=paper.ref("table16", col, network=row)))
+            ref = paper.ref("table16", col, network=row)
+            reason = model.reason or data_reason or (
+                f"{col} is not in table16.corruptions" if col in CORRUPTIONS and col not in t["corruptions"] else "")
+            out.append(Cell(ctx.name, row, col, model.dataset, [job] if job is not None and not reason else [],
+                            paper.lookup(ref), model.teacher, model.student, model.epochs, reason=reason,
+                            comparable=not (subset and col == "mce") and not t["max_images"],
+                            extra={"metric": imagenet_c.metric_key(col)}, paper_ref=ref))
     return out
