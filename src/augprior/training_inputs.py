@@ -178,7 +178,9 @@ class IndexedInputs(Inputs):
     def _load(self, idx: torch.Tensor) -> torch.Tensor:
         if isinstance(self.images, torch.Tensor):
             return self.images[idx.to(self.images.device)]
-        return self.images.load_batch(idx)
+        if hasattr(self.images, "load_batch"):  # an image folder (datasets.ImageFolderDataset)
+            return self.images.load_batch(idx)
+        return self.images[idx]  # a patch-shard folder (patches.PatchShards)
 
     def order(self, epoch: int) -> torch.Tensor:
         if self._order is None or self._order[0] != epoch:
