@@ -74,6 +74,7 @@ include: "workflow/rules/video.smk"
 include: "workflow/rules/audio.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/transfer.smk"
 include: "workflow/rules/robustness.smk"
 
 

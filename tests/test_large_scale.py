@@ -52,21 +52,30 @@ def test_paper_scale_plans_the_224px_jobs_with_the_official_recipe(repo, tmp_pat
 
 def test_table8_rows_follow_the_paper_settings(repo):
     p = _params(repo, "paper")
-    rows = {c.setting[1]: c for c in experiments.cells("table8", p) if c.part == "ImageNet-1k"}
+    cells = [c for c in experiments.cells("table8", p) if c.part == "ImageNet-1k"]
+    rows = {c.setting[1]: c for c in cells}  # a row's last epoch cell
     assert set(rows) == set("abcdefghijklmn")
-    for r in "bdf":
-        assert not rows[r].jobs and "patchifying a set of real training images" in rows[r].reason
+    # one cell per epoch the paper reports, all from one run, each read from the curve at its epoch
+    i = [c for c in cells if c.setting[1] == "i"]
+    assert [c.extra["curve_epoch"] for c in i] == [10, 20, 30, 50, 200] and len({c.jobs[0].id for c in i}) == 1
+    assert [c.paper for c in i] == [34.5, 47.0, 52.2, 56.8, 66.2]
     assert not rows["k"].jobs and "R50*" in rows["k"].reason
     spec = lambda r: rows[r].jobs[0].spec  # noqa: E731
     assert spec("j")["distill"]["batch_size"] == 256 and spec("m")["distill"]["signal"] == "argmax"
     assert spec("g")["distill"]["epochs"] == 30 and spec("i")["distill"]["epochs"] == 200
-    assert rows["i"].paper == 66.2 and rows["a"].paper == 13.3  # each row's last reported epoch
-    # (a): 10 real training images, as many samples as 20 epochs over the 1,281,167 patches
+    assert spec("i")["distill"]["eval_every"] == 10 and spec("a")["distill"]["eval_every"] == 10
+    # (a): 10 real training images, each epoch as many samples as an epoch over the 1,281,167 patches
     a = spec("a")
     assert a["input"].items() >= {"kind": "dataset", "subset": 10}.items()
     assert a["input"]["name"].startswith("imagefolder:")
-    assert a["distill"]["batch_size"] == 10 and a["distill"]["eval_every"] == 0
-    assert a["distill"]["epochs"] * 10 >= 20 * (1281167 // 512) * 512 > (a["distill"]["epochs"] - 1) * 10
+    assert a["distill"]["batch_size"] == 10 and a["distill"]["epochs"] == 20
+    assert a["distill"]["steps_per_epoch"] * 10 >= (1281167 // 512) * 512 > (a["distill"]["steps_per_epoch"] - 1) * 10
+    # (b): the patch generator's 1,281,167 256-px patches cut from the same 10 training images
+    b = rows["b"].jobs[0]
+    patches = b.needs[1]
+    assert patches.spec["patchify"] == {"dataset": a["input"]["name"], "n": 10}
+    assert (patches.spec["patches"]["size"], patches.spec["patches"]["num"]) == (256, 1281167)
+    assert b.spec["patches_path"].endswith("patches.npy") and b.spec["distill"]["batch_size"] == 512
     # Table 10's ResNet-50x2 row is Table 8's row (n): one job
     t10 = experiments.cells("table10", p)
     assert t10[0].jobs[0].id == rows["n"].jobs[0].id
@@ -84,15 +93,22 @@ def test_here_224px_cells_are_empty_with_the_reason_and_the_analogues_reuse_cifa
                 "no 224-px labelled data offline" in c.reason or "R50*" in c.reason
     if experiments.context(p, "table8").missing_data("cifar10_jpeg"):
         pytest.skip("CIFAR-10 (JPEG) is not in the cache or mirror here")
-    t8 = _by_setting(experiments.cells("table8", p))
-    one = t8["1 image (animals) patches"].jobs[0]
-    t1 = _by_setting(c for c in experiments.cells("table1", p) if c.dataset == "cifar10_jpeg")
-    t1 = t1["1 image (Animals) + augmentations"].jobs[0]
-    assert one.id == t1.id  # the same run as Table 1's: no extra training
-    raw10 = t8["10 real training images (raw), as many samples as the patch run"]
+    t8 = [c for c in experiments.cells("table8", p) if c.part.startswith("CIFAR-scale analogue")]
     d = p["distill"]
-    assert raw10.jobs[0].spec["distill"]["batch_size"] == 10
-    assert raw10.epochs * 10 >= d["epochs"] * (p["patches"]["num"] // d["batch_size"]) * d["batch_size"]
+    last = {c.setting.rsplit(", epoch", 1)[0]: c for c in t8}  # each row's last-epoch cell
+    shown = sorted({c.extra["curve_epoch"] for c in t8})
+    assert len(shown) == 3 and shown[-1] == d["epochs"]  # a few points per run, the last one its end
+    raw10 = last["(a, analogue) 10 real training images (raw), as many samples per epoch as the patch run"]
+    p10 = next(c for k, c in last.items() if k.startswith("(b, analogue) 10 real training images patchified"))
+    assert raw10.jobs[0].spec["distill"]["batch_size"] == 10 and raw10.jobs[0].spec["distill"]["epochs"] == d["epochs"]
+    samples = (d.get("steps_per_epoch") or p["patches"]["num"] // d["batch_size"]) * d["batch_size"]
+    assert raw10.jobs[0].spec["distill"]["steps_per_epoch"] * 10 >= samples
+    patches = p10.jobs[0].needs[1]
+    assert patches.spec["patchify"] == {"dataset": "cifar10_jpeg", "n": 10}
+    assert patches.spec["patches"] == p["patches"]  # the one-image set's settings and count
+    one = last["1 image (animals) patches"].jobs[0]
+    assert one.spec["distill"]["epochs"] == p10.jobs[0].spec["distill"]["epochs"] == d["epochs"]
+    assert {c.jobs[0].spec["distill"]["eval_every"] for c in t8} == {shown[0]}
     t10 = [c for c in experiments.cells("table10", p) if c.part.startswith("CIFAR")]
     assert [c.student.split("_d")[0] for c in t10[:2]] == ["vit_cifar", "cait_cifar"]
     t11 = {c.part: c for c in experiments.cells("table11", p)}

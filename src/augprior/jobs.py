@@ -25,10 +25,12 @@ from .provenance import params_hash
 RESULTS = "results"
 KINDS = ("teacher", "patches", "synthetic", "distill", "zeroskd", "compress",
          "video_teacher", "fakevideos", "video_distill",  # video kinds: augprior.video.jobs
+         "transfer",  # frozen features of a 224-px model on a transfer task (Table 15): augprior.analysis.transfer_224
          "audio_teacher", "audio_clips", "audio_distill",  # audio kinds: augprior.audio.jobs
          "imagenet_c")  # evaluations of a 224-px model on ImageNet-C: augprior.imagenet_c
 # which file marks a finished job of each kind
 OUTPUTS = {"teacher": "metrics.json", "patches": "patches.npy", "synthetic": "synthetic.npy",
+           "transfer": "metrics.json",
            "distill": "metrics.json", "zeroskd": "metrics.json", "compress": "metrics.json",
            "video_teacher": "metrics.json", "fakevideos": "fakevideos.npy", "video_distill": "metrics.json",
            "audio_teacher": "metrics.json", "audio_clips": "clips.npy", "audio_distill": "metrics.json",
@@ -89,6 +91,8 @@ def inputs(job: Job) -> dict[str, str]:
         out["checkpoint"] = job.spec["checkpoint_path"]
     if "model_path" in job.spec:  # the model an evaluation job reads (imagenet_c)
         out["model"] = job.spec["model_path"]
+    if "model_path" in job.spec:  # the model an evaluation job reads (imagenet_c)
+        out["model"] = job.spec["model_path"]
     if (job.spec.get("input") or {}).get("path"):
         out["data"] = job.spec["input"]["path"]
     if job.kind == "patches" and "image_md5" in job.spec:
@@ -143,6 +147,21 @@ def patches_job(params: dict[str, Any], image: str) -> Job:
                params["scale"])
 
 
+def patchify_job(params: dict[str, Any], dataset: str, n: int) -> Job:
+    """The single-image patch generator's patches (params' patches block) cut from n training images of
+    `dataset` (augprior.patches.patchify): the '(p)' rows of Table 8."""
+    cfg = params["patches"]
+    image = f"patchify:dataset:{dataset}:{n}"
+    identity: dict[str, Any] = {"image": image, "patches": cfg}
+    if dataset.startswith(IMAGEFOLDER_PREFIX):  # a user's folder: its content is part of the job
+        identity["data_fingerprint"] = folder_fingerprint(dataset.removeprefix(IMAGEFOLDER_PREFIX))
+    spec = {"image": image, "patchify": {"dataset": dataset, "n": n}, "mirror": params["data"]["mirror"],
+            "device": params["device"], "patches": cfg}
+    digest = params_hash(identity)[:8]
+    return Job("patches", f"patchify-{dataset_dir(dataset)}-{n}/{cfg['size']}px_n{cfg['num']}_{cfg['engine']}_{digest}",
+               spec, params["scale"])
+
+
 def synthetic_job(params: dict[str, Any], kind: str) -> Job:
     base = params["synthetic"]
     cfg = {"num": base["num"], "size": base["size"], "seed": base["seed"], "options": base.get(kind, {})}
@@ -173,6 +192,19 @@ def distill_job(params: dict[str, Any], dataset: str, source: str, seed: int, te
     if made_by is not None and made_by.kind == "patches" and src.input is None:
         spec["patches_path"] = job_path(made_by)
     return Job("distill", job_id, spec, needs=(t,) + ((made_by,) if made_by else ()))
+
+
+def transfer_job(params: dict[str, Any], model: Job, dataset: str, transfer: dict[str, Any]) -> Job:
+    """Evaluate the frozen penultimate features of teacher or student job `model` on image folder `dataset`
+    with `transfer` (task linear | svm and its settings; augprior.analysis.transfer_224)."""
+    identity = {"model": model.id, "dataset": dataset, "transfer": transfer,
+                "data_fingerprint": folder_fingerprint(dataset.removeprefix(IMAGEFOLDER_PREFIX))}
+    name = "model.pt" if model.kind == "teacher" else "student.pt"
+    spec = {**common(params, params["seed"]), "dataset": dataset, "model_path": job_path(model, name),
+            "transfer": transfer}
+    what = transfer["task"] + (f"{transfer['shots']}shot" if transfer["task"] == "svm" else "")
+    return Job("transfer", f"{dataset_dir(dataset)}/{what}_{params_hash(identity)[:8]}/{model.kind}/{model.id}", spec,
+               params["scale"], needs=(model,))
 
 
 def zeroskd_job(params: dict[str, Any], dataset: str, teacher: str, student: str, seed: int) -> Job:

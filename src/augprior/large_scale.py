@@ -16,6 +16,7 @@ these jobs, so the CIFAR runs keep their own settings and the 224-px jobs get th
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from .jobs import IMAGEFOLDER_PREFIX, Job, distill_job, teacher_job
 from .paper import PaperRef
 
 LABELS = {"stl10": "STL-10", "imagenet100": "ImageNet-100", "flowers102": "Flowers-102",
-          "places365": "Places-365", "imagenet1k": "ImageNet-1k"}
+          "places365": "Places-365", "imagenet1k": "ImageNet-1k", "voc07": "PASCAL VOC 2007"}
 
 
 def root(params: dict[str, Any], dataset: str) -> Path | None:
@@ -53,6 +54,7 @@ def params_224(params: dict[str, Any], dataset: str) -> dict[str, Any]:
     teacher = dict(ls["teacher"])
     if dataset in ls["pretrained_teachers"]:
         teacher.update(arch=ls["pretrained_teachers"][dataset], pretrained=True, epochs=0)
+    # C.4.3's recipe is every 224-px distillation's, real images included: no source-data recipe (C.4.2's CIFAR one)
     return deep_merge(params, {"teacher": teacher, "patches": ls["patches"], "distill": ls["distill"]})
 
 
@@ -76,14 +78,20 @@ def teacher_arch(ctx: Context, dataset: str) -> str:
     return teacher(ctx, dataset).spec["teacher"]["arch"]
 
 
-def epochs_for(params: dict[str, Any], n_images: int, batch_size: int, epochs: int | None = None) -> tuple[int, int]:
-    """(epochs, batch size) that show a distillation from `n_images` fixed images as many samples as `epochs`
-    (default: the distill block's) over the patch set at `batch_size` (an epoch of the paper's runs is one
-    pass over the patch set)."""
-    num = params["patches"]["num"]
-    samples = (epochs or params["distill"]["epochs"]) * (num // batch_size) * batch_size
+def same_samples(params: dict[str, Any], n_images: int, batch_size: int) -> dict[str, int]:
+    """distill overrides that show a run from `n_images` fixed images as many samples per epoch as an epoch
+    over the patch set at `batch_size` (an epoch of the paper's runs is one pass over the patch set; with
+    distill.steps_per_epoch set, that many steps): the batch shrinks to the images there are and the epoch
+    runs on through reshuffled passes, so epoch k of both runs has seen the same number of samples (within
+    one batch) and their curves line up epoch by epoch."""
+    steps = params["distill"].get("steps_per_epoch") or params["patches"]["num"] // batch_size
     bs = min(batch_size, n_images)
-    return max(1, math.ceil(samples / ((n_images // bs) * bs))), bs
+    return {"batch_size": bs, "steps_per_epoch": math.ceil(steps * batch_size / bs)}
+
+
+def curve_every(epochs: list[int]) -> int:
+    """The eval_every (epochs) whose evaluations include every one of `epochs` (the last one is always made)."""
+    return math.gcd(*epochs)
 
 
 def distill_cell(ctx: Context, part: str, setting: str, dataset: str, source: str, *, student: str,
@@ -96,9 +104,10 @@ def distill_cell(ctx: Context, part: str, setting: str, dataset: str, source: st
         p = deep_merge(p, {"teacher": {"arch": teacher_arch}})
     if source.startswith("dataset:"):  # n real training images of the dataset itself
         n = int(source.split(":")[1])
-        epochs, bs = epochs_for(p, n, overrides.get("batch_size", p["distill"]["batch_size"]), overrides.get("epochs"))
-        overrides = {**overrides, "epochs": epochs, "batch_size": bs, "eval_every": 0}  # evaluated once, at the end
+        overrides = {**overrides, **same_samples(p, n, overrides.get("batch_size", p["distill"]["batch_size"]))}
         source = f"dataset:{name}:{n}"
+    elif source.startswith("patchify:dataset:"):  # the patch generator over n of its training images
+        source = f"patchify:dataset:{name}:{source.rsplit(':', 1)[1]}"
     t = teacher_job(p, name, seed=ctx.seed)
     cfg = deep_merge(p["distill"], {**overrides, "student": student})
     cell = Cell(ctx.name, part, setting, LABELS[dataset], [], paper.lookup(paper_ref), t.spec["teacher"]["arch"],
@@ -129,15 +138,14 @@ def empty_cell(ctx: Context, part: str, setting: str, dataset: str, why: str, *,
 # ----------------------------------------------------------------------------- Table 8
 
 TABLE8_EPOCHS = ("ep10", "ep20", "ep30", "ep50", "ep200")
-PATCHIFIED = ("patchifying a set of real training images (the paper's '(p)' rows) is not implemented: the patch "
-              "generator cuts from one source image")
-# paper row -> (source: an image, or dataset:N real training images; teacher; student; half batch; argmax only)
+# paper row -> (source: an image, dataset:N real training images or patchify:dataset:N those images patchified;
+# teacher; student; half batch; argmax only)
 TABLE8_ROWS = {"a": ("dataset:10", "resnet50", "resnet50", False, False),
-               "b": (None, "resnet50", "resnet50", False, False),
+               "b": ("patchify:dataset:10", "resnet50", "resnet50", False, False),
                "c": ("dataset:100", "resnet50", "resnet50", False, False),
-               "d": (None, "resnet50", "resnet50", False, False),
+               "d": ("patchify:dataset:100", "resnet50", "resnet50", False, False),
                "e": ("dataset:1000", "resnet50", "resnet50", False, False),
-               "f": (None, "resnet50", "resnet50", False, False),
+               "f": ("patchify:dataset:1000", "resnet50", "resnet50", False, False),
                "g": ("noise", "resnet18", "resnet50", False, False),
                "h": ("bridge", "resnet18", "resnet50", False, False),
                "i": ("city", "resnet18", "resnet50", False, False),
@@ -148,42 +156,64 @@ TABLE8_ROWS = {"a": ("dataset:10", "resnet50", "resnet50", False, False),
                "n": ("city", "resnet18", "wide_resnet50_2", True, False)}
 
 
-def _last_epoch(row: str) -> str:
-    return [c for c in TABLE8_EPOCHS if paper.value("table8", c, row=row) is not None][-1]
+def _reported(row: str) -> list[int]:
+    """The epochs the paper reports for `row` (its columns with a value)."""
+    return [int(c[2:]) for c in TABLE8_EPOCHS if paper.value("table8", c, row=row) is not None]
 
 
-def _cifar_samples(ctx, n: int) -> dict:
-    """epochs / batch size of a distillation from n fixed images seeing as many samples as the patch run."""
-    epochs, bs = epochs_for(ctx.params, n, ctx.params["distill"]["batch_size"])  # CIFAR params
-    return {"epochs": epochs, "batch_size": bs, "eval_every": 0}  # the test set once, at the end
+def _at_epochs(cell: Cell, epochs: list[int], refs: dict[int, PaperRef | None], label: str) -> list[Cell]:
+    """One cell per epoch of `epochs`, all of `cell`'s run: each reads the test top-1 at its epoch from the
+    run's metrics.json curve (tables.cell_value)."""
+    out = []
+    for e in epochs:
+        ref = refs.get(e)
+        out.append(replace(cell, setting=f"{label}, epoch {e}", epochs=e, paper=paper.lookup(ref), paper_ref=ref,
+                           extra={**cell.extra, "curve_epoch": e}))
+    return out
+
+
+def _analogue_row(source: str) -> str | None:
+    """The paper row whose source has the form of `source` (dataset:N / patchify:dataset:N), if any."""
+    return next((r for r, (s, *_) in TABLE8_ROWS.items() if s == source), None)
 
 
 def table8_cells(ctx: Context) -> list[Cell]:
-    """Table 8's rows (experiments/table8.py): the ImageNet-1k rows, then the CIFAR-scale analogue."""
+    """Table 8's rows (experiments/table8.py): the ImageNet-1k rows, then the CIFAR-scale analogue; a cell per
+    reported epoch, read from one run's curve per row."""
     t, out = ctx.block, []
     bs = ctx.params["large_scale"]["distill"]["batch_size"]
     for row, (source, teacher, student, half, argmax) in t["rows"].items():
-        col = _last_epoch(row)
-        ref = paper.ref("table8", col, row=row)
+        epochs = _reported(row)
         label = paper.text("table8", "images", row=row)
-        setting = f"({row}) {label}{' (p)' if source and not source.startswith('dataset:') else ''}, " \
-                  f"{teacher or 'R50*'}{' (AM)' if argmax else ''} -> {student}{' (half batch)' if half else ''}, " \
-                  f"epoch {col[2:]}"
-        why = PATCHIFIED if source is None else (
+        patchified = source is not None and not source.startswith("dataset:")
+        setting = f"({row}) {label}{' (p)' if patchified else ''}, " \
+                  f"{teacher or 'R50*'}{' (AM)' if argmax else ''} -> {student}{' (half batch)' if half else ''}"
+        why = "not implemented (no source given)" if source is None else (
             "the paper does not say what its R50* teacher is" if teacher is None else "")
-        # dataset:N sources: as many samples as these epochs over the patch set (large_scale.epochs_for)
-        overrides = {"epochs": int(col[2:]), **({"batch_size": bs // 2} if half else {}),
-                     **({"signal": "argmax"} if argmax else {})}
-        out.append(distill_cell(ctx, "ImageNet-1k", setting, "imagenet1k", source or "city",
-                                student=student, teacher_arch=teacher, paper_ref=ref, why=why, **overrides))
-    d = t["cifar_dataset"]
+        # dataset:N sources: as many samples per epoch as the patch set (large_scale.same_samples)
+        overrides = {"epochs": epochs[-1], "eval_every": curve_every(epochs),
+                     **({"batch_size": bs // 2} if half else {}), **({"signal": "argmax"} if argmax else {})}
+        cell = distill_cell(ctx, "ImageNet-1k", setting, "imagenet1k", source or "city", student=student,
+                            teacher_arch=teacher, why=why, **overrides)
+        out += _at_epochs(cell, epochs, {e: paper.ref("table8", f"ep{e}", row=row) for e in epochs}, setting)
+    d, dist = t["cifar_dataset"], ctx.params["distill"]
+    last = dist["epochs"]
+    epochs = sorted({e for e in t["cifar_epochs"] if e < last} | {last})
+    run = {"eval_every": curve_every(epochs)}
     part = "CIFAR-scale analogue (computed here; not the paper's setting)"
-    for n in t["cifar_images"]:
-        run = _cifar_samples(ctx, n)
-        cell = cifar_distill_cell(ctx, part, f"{n} real training images (raw), as many samples as the patch run",
-                                  d, f"dataset:{d}:{n}", comparable=False, **run)
-        cell.epochs = run["epochs"]
-        out.append(cell)
-    out.append(cifar_distill_cell(ctx, part, f"1 image ({t['cifar_image']}) patches", d, t["cifar_image"],
-                                  comparable=False))
+    sources = [(f"{n} real training images (raw), as many samples per epoch as the patch run", f"dataset:{n}", n)
+               for n in t["cifar_images"]]
+    sources += [(f"{n} real training images patchified (the patch generator over them, as many patches as the "
+                 "one-image set)", f"patchify:dataset:{n}", n) for n in t["cifar_images"]]
+    for label, source, n in sorted(sources, key=lambda s: (s[2], s[1].startswith("patchify"))):
+        row = _analogue_row(source)
+        label = f"({row}, analogue) {label}" if row else label
+        kw = same_samples(ctx.params, n, dist["batch_size"]) if source.startswith("dataset:") else {}
+        cell = cifar_distill_cell(ctx, part, label, d, source.replace("dataset:", f"dataset:{d}:"),
+                                  comparable=False, **run, **kw)
+        refs = {e: paper.ref("table8", f"ep{e}", row=row) for e in _reported(row)} if row else {}
+        out += _at_epochs(cell, epochs, refs, label)
+    one = cifar_distill_cell(ctx, part, f"1 image ({t['cifar_image']}) patches", d, t["cifar_image"],
+                             comparable=False, **run)
+    out += _at_epochs(one, epochs, {}, one.setting)
     return out

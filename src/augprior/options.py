@@ -439,6 +439,7 @@ class ResourcesOptions(Options):
     patches: RuleResources = Field(RuleResources(gpu=0, cpus=4, mem_mb=16000, runtime=240), description="patch and synthetic set jobs")
     distill: RuleResources = Field(RuleResources(gpu=1, cpus=8, mem_mb=32000, runtime=4320), description="distillation and ZeroSKD jobs")
     analysis: RuleResources = Field(RuleResources(gpu=1, cpus=8, mem_mb=32000, runtime=240), description="analysis figures (feature extraction on the GPU, t-SNE on the CPUs)")
+    transfer: RuleResources = Field(RuleResources(gpu=1, cpus=16, mem_mb=64000, runtime=720), description="Table 15's transfer evaluations: features of a 224-px model on ImageNet-1k / Places-365 train + val (JPEG-decoded by the CPUs), a linear probe or few-shot SVMs")
     imagenet_c: RuleResources = Field(RuleResources(gpu=1, cpus=16, mem_mb=64000, runtime=2880), description="ImageNet-C evaluations (Table 16): 76 passes over the 50,000 val images, JPEG-decoded by the CPUs; corrupting absent folders here (single-process, on the CPU) takes most of the time")
     video: RuleResources = Field(RuleResources(gpu=1, cpus=16, mem_mb=64000, runtime=4320), description="video teacher, fake-video and video distillation jobs (Table 6)")
     distill_224: RuleResources = Field(RuleResources(gpu=2, cpus=16, mem_mb=64000, runtime=4320), description="224-px distillations (Tables 7, 8, 10; the paper: DDP on 2 GPUs): gpu > 1 runs them data-parallel under torchrun, one process per GPU")

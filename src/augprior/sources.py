@@ -6,6 +6,8 @@
   noise_uniform|noise_normal fresh noise every step
   mix<a>:<image>             a * normal noise + (1 - a) * patch of <image>
   zeroskd                    zero-shot KD with an adversarial generator (no fixed data; its own engine)
+  patchify:dataset:<name>:<n>  the single-image patch generator's patches cut from the n images of
+                             dataset:<name>:<n> (Table 8's '(p)' rows; augprior.patches.patchify)
   <image>                    a patch set cut from a source image (city, animals, skimage:coffee, a path)
 
 Each kind registers itself in SOURCE_KINDS (exact names first, then patterns in order; <image> last).
@@ -16,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .jobs import Job, job_path, patches_job, synthetic_job
+from .jobs import Job, job_path, patches_job, patchify_job, synthetic_job
 from .registry import Registry
 
 SOURCE_KINDS: Registry = Registry("distillation source")
@@ -25,7 +27,7 @@ SOURCE_KINDS: Registry = Registry("distillation source")
 @dataclass(frozen=True)
 class Source:
     text: str
-    kind: str                        # dataset | synthetic | noise | mix | zeroskd | image
+    kind: str                        # dataset | synthetic | noise | mix | zeroskd | patchified | image
     input: dict[str, Any] | None     # input spec for the distillation engine (None: a patch set)
     made_by: Job | None = None       # the job that makes its file, if any
     datasets: tuple[str, ...] = ()   # datasets it reads (they must be available)
@@ -68,6 +70,13 @@ def _mix(params: dict[str, Any], text: str, *, alpha: str, image: str) -> Source
 @SOURCE_KINDS.register("zeroskd")
 def _zeroskd(params: dict[str, Any], text: str) -> Source:
     return Source(text, "zeroskd", None)
+
+
+@SOURCE_KINDS.register("patchify:dataset:<name>:<n>",
+                       pattern=r"patchify:dataset:(?P<name>[a-z0-9_]+|imagefolder:.+?):(?P<n>\d+)")
+def _patchify(params: dict[str, Any], text: str, *, name: str, n: str) -> Source:
+    subset = _dataset(params, f"dataset:{name}:{n}", name=name, n=n).input["subset"]  # the raw row's images
+    return Source(text, "patchified", None, patchify_job(params, name, subset), datasets=(name,))
 
 
 @SOURCE_KINDS.register("<image>", pattern=r"(?P<image>.+)")

@@ -50,17 +50,28 @@ def linear_probe(f_train, y_train, f_test, y_test, seed: int = 0) -> float:
     return 100.0 * float(clf.score(f_test, y_test))
 
 
-def few_shot_svm(f_train, y_train, f_test, y_test, shots: int, trials: int, cost: float, seed: int = 0) -> float:
-    """Mean test accuracy (%) of linear SVMs trained on `shots` random training images per class."""
+def shot_indices(y_train, shots: int, trials: int, seed: int = 0, positives=None) -> list[np.ndarray]:
+    """Per trial, the training images of a few-shot SVM: `shots` random images of each class (`positives`, a
+    multi-hot (n, classes) array: `shots` random positives of each class, their union; Goyal et al. 2019)."""
+    rng = np.random.default_rng(seed)
+    if positives is None:
+        return [np.concatenate([rng.choice(np.flatnonzero(y_train == c), shots, replace=False)
+                                for c in np.unique(y_train)]) for _ in range(trials)]
+    pools = [np.flatnonzero(positives[:, c]) for c in range(positives.shape[1])]
+    return [np.unique(np.concatenate([rng.choice(p, min(shots, len(p)), replace=False) for p in pools if len(p)]))
+            for _ in range(trials)]
+
+
+def few_shot_svm(f_train, y_train, f_test, y_test, shots: int, trials: int, cost: float, seed: int = 0,
+                 trials_idx: list[np.ndarray] | None = None) -> float:
+    """Mean test accuracy (%) of linear SVMs trained on `shots` random training images per class (or on the
+    given per-trial indices)."""
     from sklearn.preprocessing import normalize
     from sklearn.svm import LinearSVC
 
     f_train, f_test = normalize(f_train), normalize(f_test)
-    rng = np.random.default_rng(seed)
     scores = []
-    for _ in range(trials):
-        idx = np.concatenate([rng.choice(np.flatnonzero(y_train == c), shots, replace=False)
-                              for c in np.unique(y_train)])
+    for idx in trials_idx if trials_idx is not None else shot_indices(y_train, shots, trials, seed):
         svm = LinearSVC(C=cost, max_iter=10000).fit(f_train[idx], y_train[idx])
         scores.append(100.0 * float(svm.score(f_test, y_test)))
     return float(np.mean(scores))

@@ -69,6 +69,23 @@ def _work(task: tuple[int, int]) -> np.ndarray:
     return _WORKER(*task)
 
 
+def in_order(pool: ProcessPoolExecutor, work, tasks: list, workers: int) -> Iterator[np.ndarray]:
+    """work(task) for each task on `pool`, yielded in task order; a bounded window of futures keeps memory
+    at ~2 chunks per worker however long the run."""
+    pending: collections.deque = collections.deque()
+    it = iter(tasks)
+    for t in it:
+        pending.append(pool.submit(work, t))
+        if len(pending) >= 2 * workers:
+            break
+    while pending:
+        out = pending.popleft().result()
+        nxt = next(it, None)
+        if nxt is not None:
+            pending.append(pool.submit(work, nxt))
+        yield out
+
+
 class Producer:
     """Yields patches in order, in chunks, from this process or from a pool of worker processes.
 
@@ -102,24 +119,18 @@ class Producer:
     def chunks(self, start: int, num: int) -> Iterator[np.ndarray]:
         if num < 0 or start < 0:
             raise PatchError(f"start and num must be >= 0, not {start}, {num}")
-        tasks = [(s, min(self.batch_size, start + num - s)) for s in range(start, start + num, self.batch_size)]
+        tasks = self.tasks(start, num)
         if self._local is not None:
             for t in tasks:
                 yield self._local(*t)
             return
-        # a bounded window of futures: memory stays at ~2 chunks per worker however long the run
-        pending: collections.deque = collections.deque()
-        it = iter(tasks)
-        for t in it:
-            pending.append(self._pool.submit(_work, t))
-            if len(pending) >= 2 * self.workers:
-                break
-        while pending:
-            out = pending.popleft().result()
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.append(self._pool.submit(_work, nxt))
-            yield out
+        yield from in_order(self._pool, self.work, tasks, self.workers)
+
+    work = staticmethod(_work)  # what a pool worker runs on a task (module-level: it is pickled by name)
+
+    def tasks(self, start: int, num: int) -> list[tuple[int, ...]]:
+        """The renderer calls that make patches [start, start + num), in order."""
+        return [(s, min(self.batch_size, start + num - s)) for s in range(start, start + num, self.batch_size)]
 
     def close(self) -> None:
         if self._pool is not None:
