@@ -69,7 +69,8 @@ def cells(ctx):
             ref = paper.ref("table15", col, model=row)
             task = TASKS.get(col)
             dataset = task[1] if task else "imagenet1k"
-            reason = NOT_IMPLEMENTED.get(col) or why or large_scale.reason(ctx, dataset)
+            reason = "; ".join(dict.fromkeys(r for r in (NOT_IMPLEMENTED.get(col), why, large_scale.reason(ctx, dataset))
+                                             if r))
             cell = large_scale.empty_cell(ctx, row, COLUMNS[col], dataset, reason, paper_ref=ref)
             if not reason:
                 cell.jobs = [transfer_job(ctx.params, model, large_scale.dataset_name(ctx.params, dataset),
