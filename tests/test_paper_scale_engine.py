@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from augprior import config, experiments, sources
+from augprior import config, experiments, large_scale, sources
 from augprior.patches import OnTheFlyPatches, PatchSpec, generate, load_patch_set, make_patch_set, store
 from augprior.rule_helpers import RuleHelpers
 from augprior.training_inputs import IndexedInputs, SampledInputs, build_inputs
@@ -167,11 +167,11 @@ def test_the_storage_param_chooses_shards_or_on_the_fly_patches_for_every_224px_
             otf = inp["on_the_fly"]
             assert (inp["num"], otf["image"], otf["spec"]["size"], otf["engine"]) == (1281167, "city", 256, "fast")
     # the same patch job either way (storage is how, not what): one id for the shards and the .npy file
-    shards, npy = sources.parse_source(_paper(repo, "shards"), "city").made_by, None
+    shards = sources.parse_source(large_scale.params_224(_paper(repo, "shards"), "imagenet1k"), "city").made_by
     p = config.load(repo / "params.yaml", {"scale": "paper"})
-    p["patches"] = {**p["patches"], **{k: v for k, v in p["large_scale"]["patches"].items() if k != "storage"}}
-    npy = sources.parse_source(p, "city").made_by
-    assert shards.id == npy.id
+    p["large_scale"]["patches"] = {k: v for k, v in p["large_scale"]["patches"].items() if k != "storage"}
+    npy = sources.parse_source(large_scale.params_224(p, "imagenet1k"), "city")
+    assert npy.input is None and npy.made_by.id == shards.id and npy.made_by.spec == shards.spec
 
 
 def test_torchrun_rule_takes_exactly_the_224px_distillations(repo):
