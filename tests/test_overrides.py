@@ -46,7 +46,7 @@ ONLINE = {"data.download": True}
 def _table9(params):
     from augprior import experiments
 
-    cells = [c for c in experiments.cells("table9", params) if c.jobs]
+    cells = [c for c in experiments.cells("table9", params) if c.jobs and c.jobs[0].kind == "distill"]
     return [j.id for c in cells for j in c.jobs], {c.epochs for c in cells}, {j.spec["distill"]["epochs"]
                                                                            for c in cells for j in c.jobs}
 

@@ -40,6 +40,7 @@ class Experiment:
     plot: Callable[..., Any] | None = None      # figures: plot(df, cells, out_png, title, mirror) -> df
     analysis: Callable[..., Any] | None = None  # analysis figures (augprior.analysis): analysis(cells, ctx, out)
     findings: tuple[Any, ...] = ()              # the paper's claims about it, checked in its md (augprior.findings)
+    derive: Callable[..., Any] | None = None    # tables: derive(df, cells) -> df with columns computed from its rows
 
     @property
     def category(self) -> str:
