@@ -2,6 +2,7 @@
 test set, a random ResNet-8 teacher file, a random uint8 patch set."""
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -213,7 +214,7 @@ def test_resolve_config_defaults_and_errors():
     assert cfg["lr"] == 1e-3 and cfg["batch_size"] == 512 and cfg["epochs"] == 1000
     assert cfg["temperature"] == 8.0 and not cfg["t2_factor"] and cfg["augment"]["cutmix_beta"] == 0.25
     assert not cfg["cache_teacher_logits"] and not cfg["compile"]
-    for bad, match in [({"optimzer": "adam"}, "unknown key"), ({"optimizer": "sgd"}, "optimizer"),
+    for bad, match in [({"optimzer": "adam"}, "unknown key"), ({"optimizer": "rmsprop"}, "optimizer"),
                        ({"lr": 0}, "lr"), ({"lr_schedule": "step"}, "lr_schedule"), ({"epochs": 0}, "epochs"),
                        ({"loss": "l1", "signal": "argmax"}, "signal='full' only"), ({"compile": "yes"}, "compile")]:
         with pytest.raises(ValueError, match=match):
@@ -228,6 +229,39 @@ def test_lr_schedules():
     assert f(60) == pytest.approx(0.5) and f(110) == pytest.approx(0.0)
     f = D.lr_lambda("linear", 0, 100)
     assert f(0) == 1.0 and f(50) == pytest.approx(0.5) and f(100) == 0.0
+
+
+@pytest.mark.parametrize("student, lrs, nesterov", [
+    ("resnet8", [(0, 0.01), (399, 0.01), (400, 0.1), (31999, 0.1), (32000, 0.01), (48000, 0.001), (64000, 0.001)], False),
+    ("wrn10_1", [(0, 0.1), (23999, 0.1), (24000, 0.02), (48000, 0.004), (64000, 0.0008), (80000, 0.0008)], True)])
+def test_sgd_with_the_paper_step_schedule_is_the_teachers(student, lrs, nesterov):
+    """optimizer sgd + lr_schedule paper (the source-data recipe, Appendix C.4.2): the teacher's SGD (no decay
+    on BatchNorm parameters and biases) and its step schedule of the student's family, lr absolute."""
+    cfg = D.resolve_config({"student": student, "optimizer": "sgd", "lr_schedule": "paper", "lr": 0.5,
+                            "weight_decay": 5e-4, "epochs": 100, "steps_per_epoch": 2000})
+    model = build_model(student, 3)
+    opt = D.make_optimizer(model, cfg)
+    assert isinstance(opt, torch.optim.SGD)
+    assert [(g["weight_decay"], g["momentum"], g["nesterov"]) for g in opt.param_groups] == \
+        [(5e-4, 0.9, nesterov), (0.0, 0.9, nesterov)]
+    sched = D.make_scheduler(opt, cfg, 2000)
+    done = 0
+    for step, lr in lrs:  # the lr after `step` optimizer steps
+        for _ in range(step - done):
+            opt.step()
+            sched.step()
+        done = step
+        assert sched.get_last_lr()[0] == pytest.approx(lr), (student, step)
+    with pytest.raises(ValueError, match="optimizer='sgd' and warmup_epochs=0"):
+        D.resolve_config({"optimizer": "adam", "lr_schedule": "paper"})
+
+
+def test_a_tiny_sgd_paper_schedule_run_records_its_recipe(world, tmp_path):
+    m = D.distill(with_cfg(world, optimizer="sgd", lr_schedule="paper", momentum=0.8, epochs=2, batch_size=16,
+                           steps_per_epoch=3), tmp_path / "run")
+    assert (m["config"]["optimizer"], m["config"]["lr_schedule"], m["config"]["momentum"]) == ("sgd", "paper", 0.8)
+    assert m["steps"] == 6 and [p["lr"] for p in m["curve"]] == [pytest.approx(0.01)] * 2  # ResNet: 0.01 to step 400
+    assert all(math.isfinite(p["train_loss"]) for p in m["curve"])
 
 
 def test_dataset_subset_is_the_documented_seeded_class_spread_sample(world, tmp_path):

@@ -78,7 +78,8 @@ def test_teacher_is_shared_and_only_its_own_params_retrain_it(repo):
     other_distill = jobs.teacher_job(_params(repo, **{"distill.lr": 0.01, "patches.num": 10}), "cifar10_jpeg")
     assert base.id == other_distill.id
     assert jobs.teacher_job(_params(repo, **{"teacher.epochs": 5}), "cifar10_jpeg").id != base.id
-    params = _params(repo, **{"table3.datasets": ["cifar10_jpeg"]})
+    params = _params(repo, **{"table3.datasets": ["cifar10_jpeg"], "table9.dataset": "cifar10_jpeg",
+                              "table11.dataset": "cifar10_jpeg"})
     found = experiments.collect({n: experiments.cells(n, params) for n in ("table3", "table9", "table11")})
     # every distillation of these tables reads the one table-3 teacher
     assert {j.spec["teacher_path"] for j in found["distill"].values()} == {jobs.job_path(base, "model.pt")}

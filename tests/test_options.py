@@ -56,7 +56,8 @@ def test_declared_defaults_are_params_yaml_paper_values(repo, block, model):
 
 def test_defaults_of_every_top_level_key_are_params_yaml(repo):
     raw, p = _raw(repo), options.defaults(options.Params)
-    for key in ("seed", "device", "precision", "num_threads", "data", "full_data_subset", "resources"):
+    for key in ("seed", "device", "precision", "num_threads", "data", "full_data_subset", "distill_full_data",
+                "resources"):
         assert p[key] == raw[key], key
 
 
@@ -68,7 +69,7 @@ def test_engine_defaults_come_from_the_declarations():
     assert augment.AUGMENT_DEFAULTS == options.defaults(AugmentOptions)
     assert zeroskd.ZEROSKD_DEFAULTS == options.defaults(ZeroSKDOptions)
     assert teacher.TEACHER_DEFAULTS == options.defaults(TeacherOptions)
-    assert distill.OPTIMIZERS == ("adam", "adamw") and zeroskd.KL_REDUCTIONS == ("elementwise", "batchmean")
+    assert distill.OPTIMIZERS == ("adam", "adamw", "sgd") and zeroskd.KL_REDUCTIONS == ("elementwise", "batchmean")
 
 
 def test_old_disagreements_now_agree(repo):
@@ -106,7 +107,7 @@ def test_old_disagreements_now_agree(repo):
     ({"lr": True}, "distill.lr = True: expected a number > 0"),
     ({"compile": 1}, "distill.compile = 1: expected true or false"),
     ({"eval_subset": 0}, "distill.eval_subset = 0: expected null or an integer >= 1"),
-    ({"optimizer": "sgd"}, "distill.optimizer = 'sgd': expected one of 'adam', 'adamw'"),
+    ({"optimizer": "rmsprop"}, "distill.optimizer = 'rmsprop': expected one of 'adam', 'adamw', 'sgd'"),
     ({"student": "nosuchnet"}, "distill.student = 'nosuchnet': unknown architecture 'nosuchnet'"),
     ({"augment": {"grayscale_p": 1.5}}, "distill.augment.grayscale_p = 1.5: expected a number in [0, 1]"),
     ({"augment": {"rrc_scale": [0.9, 0.1]}}, "distill.augment.rrc_scale = [0.9, 0.1]: expected [low, high]"),
@@ -139,6 +140,20 @@ def test_scale_blocks_are_validated_after_the_merge(repo):
     raw["scales"]["laptop"]["distill"]["signal"] = "topk"
     with pytest.raises(config.ParamsError, match=r"^scales\.laptop\.distill\.loss='l2'"):
         config.resolve(raw)  # a scale that is not picked is checked too
+
+
+def test_full_data_recipe_is_checked_merged_over_each_scales_distill_block(repo):
+    raw = _raw(repo)
+    raw["distill_full_data"] = {"optimizer": "sgd", "lr_schedule": "paper"}  # no warmup_epochs: 0, laptop warms up
+    del raw["scales"]["laptop"]["distill_full_data"]
+    with pytest.raises(config.ParamsError, match=r"^scales\.laptop\.distill_full_data: distill\.lr_schedule='paper' "
+                                                 r".*warmup_epochs=0 \(got 'sgd', 0\.2\)$"):
+        config.resolve(raw)
+    raw = _raw(repo)
+    raw["distill_full_data"]["optimizer"] = "rmsprop"
+    with pytest.raises(config.ParamsError, match=r"^distill_full_data\.optimizer = 'rmsprop': expected one of 'adam', "
+                                                 r"'adamw', 'sgd'$"):
+        config.resolve(raw)
 
 
 def test_resolved_params_do_not_change_job_hashes(repo):

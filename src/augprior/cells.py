@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import manifest, paper
-from .jobs import IMAGEFOLDER_PREFIX, Job, distill_job, teacher_job, zeroskd_job
+from .jobs import IMAGEFOLDER_PREFIX, Job, distill_config, distill_job, teacher_job, uses_full_data_recipe, zeroskd_job
 from .paper import PaperRef
 from .sources import parse_source
 
@@ -30,6 +30,7 @@ class Cell:
     x: float | None = None   # abscissa for figures
     extra: dict[str, Any] = field(default_factory=dict)
     paper_ref: PaperRef | None = None  # the paper row (and column) this cell reproduces
+    notes: list[str] = field(default_factory=list)  # said in the table row's notes (e.g. the recipe it used)
 
 
 class Context:
@@ -57,20 +58,34 @@ class Context:
 
 def distill_cell(ctx: Context, part: str, setting: str, dataset: str, source: str, *, n: int = 1,
                  teacher: str | None = None, paper_ref: PaperRef | None = None, comparable: bool = True,
-                 **overrides: Any) -> Cell:
-    """A distillation cell: `n` replicate jobs (seeds seed, seed+1, ...) unless its data is missing."""
+                 full_data_recipe: bool = True, **overrides: Any) -> Cell:
+    """A distillation cell: `n` replicate jobs (seeds seed, seed+1, ...) unless its data is missing. A dataset
+    source gets the source-data recipe (params' distill_full_data; full_data_recipe=False: not)."""
     p = ctx.params
-    student = overrides.get("student", p["distill"]["student"])
+    src = parse_source(p, source)
+    cfg = distill_config(p, src.kind, overrides, full_data_recipe)
+    student = cfg["student"]
     cell = Cell(ctx.name, part, setting, dataset, [], paper.lookup(paper_ref), teacher or p["teacher"]["arch"],
-                student, p["distill"]["epochs"], comparable=comparable, paper_ref=paper_ref)
-    cell.reason = next((r for d in (dataset, *parse_source(p, source).datasets) if (r := ctx.missing_data(d))), "")
+                student, cfg["epochs"], comparable=comparable, paper_ref=paper_ref)
+    if uses_full_data_recipe(p, src.kind, full_data_recipe):
+        cell.notes.append(recipe_note(cfg))
+    cell.reason = next((r for d in (dataset, *src.datasets) if (r := ctx.missing_data(d))), "")
     if not cell.reason:
         seeds = [ctx.seed + r for r in range(n)]
         if source == "zeroskd":
             cell.jobs = [zeroskd_job(p, dataset, cell.teacher, student, s) for s in seeds]
         else:
-            cell.jobs = [distill_job(p, dataset, source, s, teacher, **overrides) for s in seeds]
+            cell.jobs = [distill_job(p, dataset, source, s, teacher, full_data_recipe, **overrides) for s in seeds]
     return cell
+
+
+def recipe_note(cfg: dict[str, Any]) -> str:
+    """What a source-data distillation was trained with, for its table row."""
+    steps = f"{cfg['epochs']} epochs of {cfg['steps_per_epoch']} steps" if cfg.get("steps_per_epoch") else \
+        f"{cfg['epochs']} epochs"
+    schedule = "the student family's step schedule" if cfg["lr_schedule"] == "paper" else f"{cfg['lr_schedule']} lr"
+    return (f"source-data recipe (Appendix C.4.2, params distill_full_data): {cfg['optimizer'].upper()}, "
+            f"batch {cfg['batch_size']}, {steps}, {schedule}")
 
 
 def supervised_cell(ctx: Context, part: str, setting: str, dataset: str, arch: str, *, n: int = 1,

@@ -170,15 +170,31 @@ def synthetic_job(params: dict[str, Any], kind: str) -> Job:
     return Job("synthetic", f"{kind}/{cfg['size']}px_n{cfg['num']}_{digest}", spec, params["scale"])
 
 
+def distill_config(params: dict[str, Any], source_kind: str, overrides: dict[str, Any],
+                   full_data_recipe: bool = True) -> dict[str, Any]:
+    """A distillation's distill block: params' distill block; for a dataset source (the paper's "source data"
+    distillation) params' distill_full_data merged over it (Appendix C.4.2; null = none; full_data_recipe=False:
+    none either, for real images standing in for patches); then `overrides`."""
+    cfg = params["distill"]
+    if uses_full_data_recipe(params, source_kind, full_data_recipe):
+        cfg = deep_merge(cfg, params["distill_full_data"])
+    return deep_merge(cfg, overrides)
+
+
+def uses_full_data_recipe(params: dict[str, Any], source_kind: str, full_data_recipe: bool = True) -> bool:
+    return bool(full_data_recipe and source_kind == "dataset" and params.get("distill_full_data"))
+
+
 def distill_job(params: dict[str, Any], dataset: str, source: str, seed: int, teacher: str | None = None,
-                **overrides: Any) -> Job:
+                full_data_recipe: bool = True, **overrides: Any) -> Job:
     """Distil teacher `teacher` (default: params' teacher arch) on `dataset` from `source` (see sources.py);
-    `overrides` are merged over params' distill block (e.g. student=..., loss=..., augment={...})."""
+    `overrides` are merged over params' distill block (e.g. student=..., loss=..., augment={...}), and over
+    distill_full_data for a dataset source (`distill_config`)."""
     from .sources import parse_source
 
-    cfg = deep_merge(params["distill"], overrides)
     t = teacher_job(params, dataset, teacher)
     src = parse_source(params, source)
+    cfg = distill_config(params, src.kind, overrides, full_data_recipe)
     if src.kind == "zeroskd":
         raise ValueError("zeroskd has no fixed distillation data: build it with jobs.zeroskd_job")
     made_by = src.made_by

@@ -55,7 +55,10 @@ def params_224(params: dict[str, Any], dataset: str) -> dict[str, Any]:
     if dataset in ls["pretrained_teachers"]:
         teacher.update(arch=ls["pretrained_teachers"][dataset], pretrained=True, epochs=0)
     # C.4.3's recipe is every 224-px distillation's, real images included: no source-data recipe (C.4.2's CIFAR one)
-    return deep_merge(params, {"teacher": teacher, "patches": ls["patches"], "distill": ls["distill"]})
+    # C.4.3's recipe is every 224-px distillation's, real images included: no source-data recipe (C.4.2's CIFAR one)
+    return deep_merge(params, {"teacher": teacher, "patches": ls["patches"], "distill": ls["distill"],
+                               "distill_full_data": None})
+
 
 
 def reason(ctx: Context, dataset: str) -> str:
@@ -209,8 +212,9 @@ def table8_cells(ctx: Context) -> list[Cell]:
         row = _analogue_row(source)
         label = f"({row}, analogue) {label}" if row else label
         kw = same_samples(ctx.params, n, dist["batch_size"]) if source.startswith("dataset:") else {}
+        # real images standing in for patches: the patch recipe, not the source-data one (Appendix C.4.2)
         cell = cifar_distill_cell(ctx, part, label, d, source.replace("dataset:", f"dataset:{d}:"),
-                                  comparable=False, **run, **kw)
+                                  comparable=False, full_data_recipe=False, **run, **kw)
         refs = {e: paper.ref("table8", f"ep{e}", row=row) for e in _reported(row)} if row else {}
         out += _at_epochs(cell, epochs, refs, label)
     one = cifar_distill_cell(ctx, part, f"1 image ({t['cifar_image']}) patches", d, t["cifar_image"],

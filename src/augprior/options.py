@@ -230,7 +230,7 @@ class AugmentOptions(Options):
 class DistillOptions(Options):
     """Knowledge distillation by function matching (augprior.distill; the official CIFAR recipe)."""
 
-    OMIT_WHEN_DEFAULT = ("allow_dataset_mismatch", "image_size", "steps_per_epoch")
+    OMIT_WHEN_DEFAULT = ("allow_dataset_mismatch", "image_size", "steps_per_epoch", "momentum", "nesterov")
 
     student: Arch = Field("wrn16_4", description="student architecture")
     epochs: StrictInt = Field(1000, ge=1, description="epochs (one pass over the inputs each, or steps_per_epoch steps)")
@@ -238,10 +238,15 @@ class DistillOptions(Options):
         None, ge=1, description="optimizer steps per epoch for every source (null = one pass over the inputs): "
         "equal step budgets for sources of different sizes; a fixed set is reshuffled at the end of each pass")
     batch_size: StrictInt = Field(512, ge=2, description="batch size (>= 2: MixUp/CutMix partners and batch norm)")
-    optimizer: Literal["adam", "adamw"] = Field("adam", description="adam (weight decay added to the gradient) or adamw (decoupled)")
-    lr: Number = Field(1e-3, gt=0, description="learning rate")
-    lr_schedule: Literal["constant", "cosine", "linear"] = Field(
-        "constant", description="constant (paper), cosine or linear decay to 0 after the warm-up")
+    optimizer: Literal["adam", "adamw", "sgd"] = Field(
+        "adam", description="adam (weight decay added to the gradient), adamw (decoupled) or sgd (momentum; "
+                            "no weight decay on BatchNorm parameters and biases, as the teacher)")
+    lr: Number = Field(1e-3, gt=0, description="learning rate (lr_schedule paper: unused, its lrs are absolute)")
+    lr_schedule: Literal["constant", "cosine", "linear", "paper"] = Field(
+        "constant", description="constant (paper), cosine or linear decay to 0 after the warm-up, or paper: the "
+                                "appendix's SGD step schedule of the student's family (absolute lrs; as teacher.schedule)")
+    momentum: Number = Field(0.9, ge=0, description="SGD momentum (optimizer sgd)")
+    nesterov: StrictBool = Field(True, description="Nesterov momentum (optimizer sgd; lr_schedule paper picks it per family)")
     warmup_epochs: Number = Field(0, ge=0, description="linear learning-rate warm-up, in epochs (fractions allowed)")
     weight_decay: Number = Field(0.0, ge=0, description="weight decay")
     temperature: Number = Field(8.0, gt=0, description="softmax temperature T of teacher and student")
@@ -272,6 +277,9 @@ class DistillOptions(Options):
         if self.loss != "kd" and self.signal != "full":
             raise ValueError(f"distill.loss={self.loss!r} regresses the teacher's logits and is defined for "
                              f"signal='full' only (got signal={self.signal!r}); use loss='kd' for top-k/argmax targets")
+        if self.lr_schedule == "paper" and (self.optimizer != "sgd" or self.warmup_epochs):
+            raise ValueError(f"distill.lr_schedule='paper' is an SGD step schedule with its own warm-up: it needs "
+                             f"optimizer='sgd' and warmup_epochs=0 (got {self.optimizer!r}, {self.warmup_epochs})")
         return self
 
 
@@ -489,6 +497,14 @@ class LargeScaleOptions(Options):
         return v
 
 
+# Appendix C.4.2: "The supervised and standard (using source data) distillation models are trained for 100
+# epochs (per epoch 2000 steps) with a batch size of 128 using SGD", with the teacher's step schedules
+# (augprior.teacher.PAPER_SCHEDULES). Weight decay is not stated: the teacher block's 5e-4.
+FULL_DATA_RECIPE: dict[str, Any] = {"optimizer": "sgd", "lr_schedule": "paper", "lr": 0.1, "momentum": 0.9,
+                                    "weight_decay": 5e-4, "batch_size": 128, "epochs": 100, "steps_per_epoch": 2000,
+                                    "warmup_epochs": 0}
+
+
 # table/figure blocks while augprior.experiments has no registry of params models: loose mappings
 LOOSE_BLOCKS = ("table1", "table2", "table3", "table4", "table9", "table11", "table12", "fig2", "fig4")
 _Loose = dict[str, Any]
@@ -515,6 +531,10 @@ class Params(Options):
     synthetic: SyntheticOptions = Field(SyntheticOptions(), description=SyntheticOptions.__doc__)
     zeroskd: ZeroSKDParams = Field(ZeroSKDParams(), description="zero-shot KD (Table 2); the student comes from the table")
     distill: DistillOptions = Field(DistillOptions(), description=DistillOptions.__doc__)
+    distill_full_data: Optional[dict[str, Any]] = Field(
+        FULL_DATA_RECIPE, description="overrides of the distill block for 'source data' distillations (a dataset: "
+                                      "source; Appendix C.4.2: SGD, batch 128, 100 epochs of 2000 steps, the "
+                                      "family's step schedule); null = the distill block as is")
     video: VideoOptions = Field(VideoOptions(), description=VideoOptions.__doc__)
     audio: AudioOptions = Field(AudioOptions(), description=AudioOptions.__doc__)
     compress: CompressParams = Field(CompressParams(), description="compression by self-distillation (Tables 13, 14)")
@@ -529,6 +549,19 @@ class Params(Options):
     table12: _Loose = Field({}, description="Table 12: seeds")
     fig2: _Loose = Field({}, description="Figure 2: source images vs their JPEG size")
     fig4: _Loose = Field({}, description="Figure 4: student depth vs width")
+
+    @field_validator("distill_full_data")
+    @classmethod
+    def _full_data_recipe(cls, v: Optional[dict[str, Any]], info) -> Optional[dict[str, Any]]:
+        from .config import deep_merge
+
+        base = info.data.get("distill")
+        if v is not None and base is not None:  # valid merged over this scale's distill block
+            try:
+                validate(DistillOptions, deep_merge(base.model_dump(), v), "distill_full_data")
+            except OptionsError as err:
+                raise ValueError(str(err)) from None
+        return v
 
 
 def _experiment_params() -> dict[str, tuple[type[BaseModel], str]]:
@@ -609,8 +642,8 @@ def describe_errors(model: type[BaseModel], data: Any, err: ValidationError, whe
             value = _lookup(data, path, e.get("input"))
             if e["type"] in ("value_error", "assertion_error"):
                 msg = str(e.get("ctx", {}).get("error", e["msg"]))
-                if "properties" not in node:  # a field's own check
-                    line = f"{key} = {value!r}: {msg}"
+                if "properties" not in node:  # a field's own check (a mapping's: it names the bad key)
+                    line = msg if msg.startswith((key + ".", key + ":")) else f"{key} = {value!r}: {msg}"
                 elif names and msg.startswith(names[-1] + "."):  # a model's check naming its key already
                     line = ".".join(names[:-1] + [msg])
                 else:

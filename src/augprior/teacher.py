@@ -76,19 +76,29 @@ def lr_factor(schedule: str, arch: str, base_lr: float, total_steps: int):
     raise ValueError(f"unknown teacher schedule {schedule!r} (paper or onecycle)")
 
 
+def paper_nesterov(arch: str) -> bool:
+    """Whether the paper schedule of `arch`'s family uses Nesterov momentum (WRN: yes, VGG/ResNet: no)."""
+    return PAPER_SCHEDULES[paper_family(arch)]["nesterov"]
+
+
 def _nesterov(cfg: dict[str, Any]) -> bool:
     if cfg["schedule"] == "paper":
-        return PAPER_SCHEDULES[paper_family(cfg["arch"])]["nesterov"]
+        return paper_nesterov(cfg["arch"])
     return bool(cfg.get("nesterov", True))
 
 
-def make_optimizer(model: torch.nn.Module, cfg: dict[str, Any]) -> torch.optim.SGD:
-    """SGD with momentum; no weight decay on BatchNorm parameters and biases."""
+def sgd(model: torch.nn.Module, *, lr: float, momentum: float, nesterov: bool, weight_decay: float) -> torch.optim.SGD:
+    """SGD with momentum; no weight decay on BatchNorm parameters and biases (also distill's optimizer sgd)."""
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    return torch.optim.SGD([{"params": decay, "weight_decay": cfg["weight_decay"]},
+    return torch.optim.SGD([{"params": decay, "weight_decay": weight_decay},
                             {"params": no_decay, "weight_decay": 0.0}],
-                           lr=cfg["lr"], momentum=cfg["momentum"], nesterov=_nesterov(cfg) and cfg["momentum"] > 0)
+                           lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0)
+
+
+def make_optimizer(model: torch.nn.Module, cfg: dict[str, Any]) -> torch.optim.SGD:
+    return sgd(model, lr=cfg["lr"], momentum=cfg["momentum"], nesterov=_nesterov(cfg), weight_decay=cfg["weight_decay"])
+
 
 
 def augment_batch(x: torch.Tensor, gen: torch.Generator, mean, std, cutout: int) -> torch.Tensor:
