@@ -55,10 +55,8 @@ def params_224(params: dict[str, Any], dataset: str) -> dict[str, Any]:
     if dataset in ls["pretrained_teachers"]:
         teacher.update(arch=ls["pretrained_teachers"][dataset], pretrained=True, epochs=0)
     # C.4.3's recipe is every 224-px distillation's, real images included: no source-data recipe (C.4.2's CIFAR one)
-    # C.4.3's recipe is every 224-px distillation's, real images included: no source-data recipe (C.4.2's CIFAR one)
     return deep_merge(params, {"teacher": teacher, "patches": ls["patches"], "distill": ls["distill"],
                                "distill_full_data": None})
-
 
 
 def reason(ctx: Context, dataset: str) -> str:

@@ -100,7 +100,6 @@ def make_optimizer(model: torch.nn.Module, cfg: dict[str, Any]) -> torch.optim.S
     return sgd(model, lr=cfg["lr"], momentum=cfg["momentum"], nesterov=_nesterov(cfg), weight_decay=cfg["weight_decay"])
 
 
-
 def augment_batch(x: torch.Tensor, gen: torch.Generator, mean, std, cutout: int) -> torch.Tensor:
     """Random horizontal flip, zero-pad + random crop (pad = side/8, 4 px at 32 px), cutout, normalise."""
     x = augment.random_hflip(x, gen)
