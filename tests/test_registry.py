@@ -85,7 +85,7 @@ def test_tables_and_figures_come_from_one_module_each():
         assert exp.cells.__module__ == f"augprior.experiments.{name}"
         assert exp.title and exp.kind in ("table", "figure") and (exp.plot is not None or exp.analysis is not None) == (exp.kind == "figure")
         module = Path(__import__(exp.cells.__module__, fromlist=["x"]).__file__)
-        assert 10 <= len(module.read_text().splitlines()) <= 45, module
+        assert 10 <= len(module.read_text().splitlines()) <= 55, module  # its block, registration, cells
         for field_name, info in exp.params.model_fields.items():
             assert info.description, f"{name}.{field_name} has no description"
             assert not info.is_required(), f"{name}.{field_name} has no default"

@@ -12,7 +12,8 @@ from augprior.analysis.transfer import shot_indices
 from augprior.analysis.transfer_224 import evaluate, multi_hot
 from augprior.checkpoint import save_model
 from augprior.datasets import load_dataset
-from augprior.experiments.table15 import TASKS, Table15Params, transfer_config
+from augprior.experiments.table15 import Table15Params
+from augprior.tables_224 import TASKS, transfer_config
 from augprior.models import build_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")

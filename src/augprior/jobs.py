@@ -91,8 +91,6 @@ def inputs(job: Job) -> dict[str, str]:
         out["checkpoint"] = job.spec["checkpoint_path"]
     if "model_path" in job.spec:  # the model an evaluation job reads (imagenet_c)
         out["model"] = job.spec["model_path"]
-    if "model_path" in job.spec:  # the model an evaluation job reads (imagenet_c)
-        out["model"] = job.spec["model_path"]
     if (job.spec.get("input") or {}).get("path"):
         out["data"] = job.spec["input"]["path"]
     if job.kind == "patches" and "image_md5" in job.spec:

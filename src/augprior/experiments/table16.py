@@ -8,8 +8,7 @@ ImageNet val set corrupted here by augprior.corruptions (ImageNet-C's constants)
 
 from pydantic import Field, field_validator
 
-from .. import corruptions, imagenet_c, large_scale, paper
-from ..cells import Cell
+from .. import corruptions, tables_224
 from . import EXPERIMENTS, Block
 
 CORRUPTIONS = tuple(corruptions.CORRUPTIONS)  # the benchmark's 15, in its column order
@@ -45,37 +44,7 @@ class Table16Params(Block):
         return v
 
 
-def _models(ctx) -> dict[str, Cell]:
-    half = ctx.params["large_scale"]["distill"]["batch_size"] // 2
-    image = ctx.block["image"]
-    return {"ImageNet ResNet-18 (teacher)": large_scale.teacher_cell(ctx, "", "", "imagenet1k"),
-            "1-image ResNet-50x2": large_scale.distill_cell(ctx, "", "", "imagenet1k", image,
-                                                            student="wide_resnet50_2", batch_size=half),
-            "1-image ResNet-50": large_scale.distill_cell(ctx, "", "", "imagenet1k", image, student="resnet50")}
-
-
 @EXPERIMENTS.register("table16", kind="table", params=Table16Params, paper_keys={"table16": ("network",)},
                       title="Table 16: ImageNet-C (clean error, mCE, corruption errors)")
 def cells(ctx):
-    t, out = ctx.block, []
-    root = imagenet_c.resolve_root(t["root"], ctx.params["data"]["mirror"])
-    absent = imagenet_c.missing(root, t["corruptions"], t["severities"])
-    data_reason = "" if not absent or t["generate_missing"] else (
-        f"ImageNet-C is not under {root} ({len(absent)} folders absent, e.g. {absent[0]}) and "
-        f"table16.generate_missing is false")
-    subset = len(t["corruptions"]) < len(CORRUPTIONS) or len(t["severities"]) < 5
-    for row, model in _models(ctx).items():
-        job = None
-        if not model.reason and not data_reason:
-            job = imagenet_c.job(ctx.params, model.jobs[0], large_scale.dataset_name(ctx.params, "imagenet1k"),
-                                 root=root, names=t["corruptions"], severities=t["severities"], generate=absent,
-                                 batch_size=t["batch_size"], workers=t["workers"], max_images=t["max_images"])
-        for col in t["columns"]:
-            ref = paper.ref("table16", col, network=row)
-            reason = model.reason or data_reason or (
-                f"{col} is not in table16.corruptions" if col in CORRUPTIONS and col not in t["corruptions"] else "")
-            out.append(Cell(ctx.name, row, col, model.dataset, [job] if job is not None and not reason else [],
-                            paper.lookup(ref), model.teacher, model.student, model.epochs, reason=reason,
-                            comparable=not (subset and col == "mce") and not t["max_images"],
-                            extra={"metric": imagenet_c.metric_key(col)}, paper_ref=ref))
-    return out
+    return tables_224.table16_cells(ctx)
