@@ -55,7 +55,7 @@ def test_help_lists_the_declared_options_with_their_descriptions(capsys):
     (["--batch-size", "0"], "--batch-size", "expected an integer >= 2"),
     (["--lr", "-0.1"], "--lr", "expected a number > 0"),
     (["--student", "nosuchnet"], "--student", "unknown architecture 'nosuchnet'"),
-    (["--optimizer", "sgd"], "--optimizer", "invalid choice"),
+    (["--optimizer", "rmsprop"], "--optimizer", "invalid choice"),
     (["--signal", "soft"], "--signal", "unknown teacher signal"),
     (["--grayscale-p", "2"], "--grayscale-p", "expected a number in [0, 1]"),
 ])

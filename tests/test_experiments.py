@@ -31,11 +31,13 @@ def test_changing_a_parameter_changes_the_path(repo):
 
 
 def test_seeds_make_replicates(repo):
-    cells = experiments.cells("table3", _params(repo, **{"table3.seeds": 3}))
+    params = _params(repo, **{"table3.seeds": 3})
+    cells = experiments.cells("table3", params)
+    datasets = len(params["table3"]["datasets"])  # CIFAR-10 and CIFAR-100 at paper scale
     assert all(len(c.jobs) == 3 for c in cells)
     counts = _counts(cells)
-    assert counts["distill"] == 33
-    assert counts["teacher"] == 1  # replicates share the teacher
+    assert counts["distill"] == 33 * datasets
+    assert counts["teacher"] == datasets  # replicates share their dataset's teacher
 
 
 def test_top_k_signal_is_parsed(repo):
