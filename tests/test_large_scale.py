@@ -156,7 +156,7 @@ def test_table8_real_image_path_runs_end_to_end_on_an_imagenet_layout(repo, tmp_
     teacher = job.needs[0]
     train_teacher(teacher.spec, tmp_path / "t")
     job.spec["teacher_path"] = str(tmp_path / "t" / "model.pt")
-    job.spec["distill"]["epochs"] = 2  # a few steps of the planned run
+    job.spec["distill"].update(epochs=2, steps_per_epoch=2)  # a few steps of the planned run (planned: 1.28M images' worth)
     distill(job.spec, tmp_path / "s")
     saved = json.loads((tmp_path / "s" / "metrics.json").read_text())
     assert saved["input"]["num"] == 10 and saved["test_side"] == 32 and saved["n"] == 12
