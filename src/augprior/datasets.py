@@ -63,6 +63,7 @@ NORMALIZATION = _Normalization({
     "cifar10_jpeg": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
     "fashion_mnist": ((0.2860,), (0.3530,)),
+    "photos": IMAGENET_NORMALIZATION,  # ImageNet models' evaluation set
 })
 
 
@@ -296,6 +297,8 @@ def load_dataset(name: str, split: str, mirror: str | os.PathLike | None = None,
     entry = DATASETS.entry(name)
     if entry.meta.get("folder"):
         return entry.obj(entry.args["root"], split, size or 224)
+    if entry.meta.get("sized"):
+        return entry.obj(split, size or 224)
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
     if size is not None:
@@ -363,6 +366,45 @@ def _fashion_mnist(name: str, files: dict[str, Path], split: str):
 
 DATASETS.add(f"{IMAGEFOLDER_PREFIX}/path/to/root", ImageFolderDataset, pattern=rf"{IMAGEFOLDER_PREFIX}(?P<root>.+)",
              folder=True)
+
+
+UNLABELLED = -1  # the label of every image of an unlabelled evaluation set (accuracy is then None)
+
+
+def imagenet_classes() -> list[str]:
+    """ImageNet-1k's 1000 class descriptions in index order (timm's copy of the synset list)."""
+    from timm.data import ImageNetInfo
+
+    info = ImageNetInfo()
+    return [info.index_to_description(i) for i in range(info.num_classes())]
+
+
+def _photos(split: str, size: int) -> ImageDataset:
+    """Real photographs for ImageNet models, unlabelled (augprior.photos). Both splits are the same photos:
+    a teacher job only exports a pretrained model on it (training on it is refused), students are measured
+    by their top-1 agreement with the teacher, never trained on it."""
+    from . import photos
+
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    images, found, md5 = photos.load_photos(size)
+    ds = ImageDataset("photos", split, torch.from_numpy(images), torch.full((len(found),), UNLABELLED),
+                      imagenet_classes())
+    ds.names, ds.md5 = [p.name for p in found], md5  # type: ignore[attr-defined]
+    return ds
+
+
+DATASETS.add("photos", _photos, sized=True, label="real photographs (unlabelled)")
+
+
+def takes_size(name: str) -> bool:
+    """Whether dataset `name` is read at a chosen side (image folders, the photos): `load_dataset(size=)`."""
+    meta = DATASETS.meta(name) if name in DATASETS else {}
+    return bool(meta.get("folder") or meta.get("sized"))
+
+
+def is_unlabelled(labels: torch.Tensor) -> bool:
+    return bool(len(labels)) and bool((labels == UNLABELLED).all())
 
 
 def read_idx(path: Path) -> np.ndarray:

@@ -234,9 +234,9 @@ def deterministic_mode(enabled: bool) -> Iterator[None]:
 
 def _load_test(dataset: str, mirror, size: int):
     """The test split; `size` is the side of imagefolder: datasets (others have a fixed size)."""
-    from .datasets import load_dataset
+    from .datasets import load_dataset, takes_size
 
-    if dataset.startswith("imagefolder:"):
+    if takes_size(dataset):
         return load_dataset(dataset, "test", mirror, size=size)
     return load_dataset(dataset, "test", mirror)
 
@@ -378,6 +378,11 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
     def where(epoch: int, step: int) -> str:
         return f"epoch {epoch + 1}, step {step + 1}/{steps}"
 
+    if cfg["eval_at_start"] and not run.curve:  # a fresh run (a resumed one has the point already)
+        with run.untimed():
+            ev = score(student)
+        run.add_point({"epoch": 0, "step": 0, "test_top1": ev["top1"], "test_top5": ev["top5"],
+                       "agreement": ev["agreement"]}, "student at initialisation")
     for epoch in range(start_epoch, epochs):
         student.train()
         epoch_t0 = time.time()
@@ -415,7 +420,7 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
     curve = run.curve
     if curve:
         curve[-1].update(test_top1=last["top1"], test_top5=last["top5"], agreement=last["agreement"])
-    evaluated = [p for p in curve if "test_top1" in p]
+    evaluated = [p for p in curve if p.get("test_top1") is not None]
     best = max(evaluated, key=lambda p: p["test_top1"]) if evaluated else None
     teacher_acc = score.teacher_metrics()
     teacher_hist = run.extras["teacher_histogram"].cpu().tolist()
@@ -459,8 +464,10 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
                        "data": _data_read(job, spec, dataset)},
     }
     if dist.main:
-        print(f"distillation finished: student top-1 {last['top1']:.2f}% on {last['n']} test images of {dataset} "
-              f"(teacher {teacher_acc['top1']:.2f}%, agreement {last['agreement']:.2f}%)"
+        scores = ("(no labels)" if last["top1"] is None else
+                  f"top-1 {last['top1']:.2f}% (teacher {teacher_acc['top1']:.2f}%)")
+        print(f"distillation finished: student {scores} on {last['n']} test images of {dataset}, "
+              f"agreement with the teacher {last['agreement']:.2f}%"
               + (f"; {len(warnings)} warning(s) in metrics.json" if warnings else ""), flush=True)
     return run.finalize(metrics, {"student.pt": lambda path: save_model(
         path, student, arch=cfg["student"], num_classes=num_classes, in_chans=in_chans, dataset=dataset,

@@ -1,4 +1,4 @@
-"""Evaluation on a labelled test set: top-1, top-5, per-class accuracy, agreement with a teacher."""
+"""Evaluation on a test set: top-1, top-5, per-class accuracy (labelled sets), agreement with a teacher."""
 
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ def predict_dataset(model: torch.nn.Module, dataset, mean, std, device: torch.de
 
 
 def accuracy_metrics(logits: torch.Tensor, labels: torch.Tensor, num_classes: int) -> dict:
+    """top1 / top5 / per-class top-1 in %; None on an unlabelled set (augprior.datasets.UNLABELLED)."""
+    from .datasets import is_unlabelled
+
+    if is_unlabelled(labels):
+        return {"top1": None, "top5": None, "per_class_top1": [None] * num_classes, "n": int(len(labels)),
+                "labelled": False}
     top5 = logits.topk(min(5, logits.shape[1]), dim=1).indices
     correct1 = top5[:, 0] == labels
     per_class = [float(correct1[labels == c].float().mean() * 100) if (labels == c).any() else None

@@ -230,7 +230,8 @@ class AugmentOptions(Options):
 class DistillOptions(Options):
     """Knowledge distillation by function matching (augprior.distill; the official CIFAR recipe)."""
 
-    OMIT_WHEN_DEFAULT = ("allow_dataset_mismatch", "image_size", "steps_per_epoch", "momentum", "nesterov")
+    OMIT_WHEN_DEFAULT = ("allow_dataset_mismatch", "image_size", "steps_per_epoch", "momentum", "nesterov",
+                         "eval_at_start")
 
     student: Arch = Field("wrn16_4", description="student architecture")
     epochs: StrictInt = Field(1000, ge=1, description="epochs (one pass over the inputs each, or steps_per_epoch steps)")
@@ -258,6 +259,9 @@ class DistillOptions(Options):
     eval_every: StrictInt = Field(0, ge=0, description="test-set evaluation every N epochs (0 = only at the end)")
     eval_subset: Optional[StrictInt] = Field(
         None, ge=1, description="evaluate on a fixed seeded sample of N test images spread over the classes (null = all)")
+    eval_at_start: StrictBool = Field(
+        False, description="also evaluate the student at initialisation (curve point epoch 0: the same network "
+                           "untrained, the baseline of what distillation added)")
     cache_teacher_logits: StrictBool = Field(
         False, description="DEVIATION: teacher outputs once per un-augmented input, mixed like the inputs")
     checkpoint_every_steps: StrictInt = Field(0, ge=0, description="extra mid-epoch checkpoints every N steps (0 = only at epoch ends)")

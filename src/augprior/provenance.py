@@ -97,6 +97,12 @@ def dataset_record(name: str) -> dict[str, Any]:
         root = Path(name.removeprefix(IMAGEFOLDER_PREFIX)).expanduser().resolve()
         return {"name": name, "root": str(root), "fingerprint": folder_fingerprint(root),
                 "fingerprint_of": "relative path, size and mtime of every file"}
+    if name == "photos":  # files inside installed packages (augprior.photos)
+        from .manifest import md5sum
+        from .photos import photo_list
+
+        return {"name": name, "md5": {p.name: md5sum(p.path) for p in photo_list()},
+                "md5_of": "the library image or video clip each photo was read from"}
     from .manifest import DataError, dataset_files
 
     try:

@@ -38,14 +38,15 @@ def summarize(values: list[float]) -> tuple[float | None, float | None, int]:
 def cell_value(metrics: dict[str, Any], cell: Cell) -> float | None:
     """A run's final test top-1, or, for a cell with extra["curve_epoch"] (Table 8's epoch columns), its test
     top-1 at that epoch of metrics.json's curve (None when the run made no evaluation there), or, for a cell
-    with extra["metric"] (an evaluation job's column, e.g. Table 16's mce), that key of metrics.json."""
-    if cell.extra.get("metric"):
-        return float(metrics[cell.extra["metric"]])
-    epoch = cell.extra.get("curve_epoch")
+    with extra["metric"] (an evaluation job's column, e.g. Table 16's mce), that key of metrics.json; with both,
+    that key of the curve point (e.g. "agreement" at epoch 0: the student at initialisation)."""
+    metric, epoch = cell.extra.get("metric"), cell.extra.get("curve_epoch")
     if epoch is None:
-        return float(metrics["top1"])
-    point = next((p for p in metrics.get("curve") or () if p.get("epoch") == epoch and "test_top1" in p), None)
-    return None if point is None else float(point["test_top1"])
+        value = metrics[metric or "top1"]
+        return None if value is None else float(value)
+    key = metric or "test_top1"
+    point = next((p for p in metrics.get("curve") or () if p.get("epoch") == epoch and p.get(key) is not None), None)
+    return None if point is None else float(point[key])
 
 
 def job_dir(job: Job, root: str | Path = ".") -> Path:
@@ -68,7 +69,8 @@ def build_rows(cells: Iterable[Cell], results_root: str | Path = ".") -> pd.Data
                 m = fileio.read_json(metrics)
                 value = cell_value(m, cell)
                 if value is None:
-                    notes.append(f"no test_top1 at epoch {cell.extra['curve_epoch']} in the curve of {metrics}")
+                    notes.append(f"no {cell.extra.get('metric') or 'test_top1'} at epoch {cell.extra.get('curve_epoch')} "
+                                 f"in {metrics}")
                 else:
                     values.append(value)
                 if m.get("teacher_top1") is not None:
@@ -113,7 +115,10 @@ def fmt(mean: Any, std: Any, n: int) -> str:
     return f"{mean:.2f}"
 
 
-def to_markdown(df: pd.DataFrame, title: str, scale: str, findings: tuple = ()) -> str:
+MEASURE = "Test top-1 accuracy (%)."
+
+
+def to_markdown(df: pd.DataFrame, title: str, scale: str, findings: tuple = (), measure: str = MEASURE) -> str:
     view = df.copy()
     if {"reproduced", "std", "n"} <= set(df.columns):
         view["reproduced"] = [fmt(m, s, int(n)) for m, s, n in zip(df.reproduced, df["std"], df.n)]
@@ -122,7 +127,7 @@ def to_markdown(df: pd.DataFrame, title: str, scale: str, findings: tuple = ()) 
     view = view.drop(columns=[c for c in ("std", "n", "table", "scale") if c in view.columns])
     view = view.astype(object).where(view.notna(), "")
     lines = [f"# {title}", "",
-             f"Scale: **{scale}**. Test top-1 accuracy (%). `paper` is the published value of Asano & Saeed "
+             f"Scale: **{scale}**. {measure} `paper` is the published value of Asano & Saeed "
              "(ICLR 2023) for the paper's own setting."]
     if "teacher_top1" in df.columns:
         lines.append("`teacher_top1` is the row's teacher on the same test images, `student_share` the student's "
@@ -143,9 +148,10 @@ def to_markdown(df: pd.DataFrame, title: str, scale: str, findings: tuple = ()) 
     return "\n".join(lines)
 
 
-def write_table(df: pd.DataFrame, csv_path: str | Path, title: str, scale: str, findings: tuple = ()) -> None:
+def write_table(df: pd.DataFrame, csv_path: str | Path, title: str, scale: str, findings: tuple = (),
+                measure: str = MEASURE) -> None:
     fileio.write_text(csv_path, df.to_csv(index=False))
-    fileio.write_text(Path(csv_path).with_suffix(".md"), to_markdown(df, title, scale, findings))
+    fileio.write_text(Path(csv_path).with_suffix(".md"), to_markdown(df, title, scale, findings, measure))
 
 
 def figure_title(title: str, scale: str, cells: Iterable[Cell]) -> str:

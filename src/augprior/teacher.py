@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from . import augment, options
 from .checkpoint import save_model
-from .datasets import ImageFolderDataset, label, load_dataset, normalization
+from .datasets import ImageFolderDataset, is_unlabelled, label, load_dataset, normalization, takes_size
 from .evaluate import accuracy_metrics
 from .models import build_model, default_input_size, param_count
 from .provenance import dataset_record, mirror_record, params_hash, provenance
@@ -150,7 +150,7 @@ def _job_fingerprint(job: dict[str, Any]) -> str:
 
 def _load_split(job: dict[str, Any], split: str, size: int | None):
     name = job["dataset"]
-    if name.startswith("imagefolder:"):
+    if takes_size(name):
         return load_dataset(name, split, job.get("mirror"), size=size)
     return load_dataset(name, split, job.get("mirror"))
 
@@ -195,7 +195,10 @@ def _train(run: ResumableRun, job: dict[str, Any], cfg: dict[str, Any], *, devic
     if cfg.get("train_subset"):
         train = train.subset(cfg["train_subset"])  # a fixed sample spread over all classes
     n_train = len(train)
-    bs = cfg["batch_size"]
+    if is_unlabelled(train.labels) and int(cfg["epochs"]) > 0:
+        raise ValueError(f"{job['dataset']} is unlabelled (an evaluation set): a teacher can only be exported on it "
+                         f"(teacher.epochs 0 with pretrained or checkpoint), not trained")
+    bs = cfg["batch_size"] if int(cfg["epochs"]) > 0 else min(cfg["batch_size"], n_train)
     if n_train < bs:
         raise ValueError(f"teacher batch_size {bs} exceeds the {n_train} training images of {job['dataset']}")
     # in memory when it fits (and on the GPU: no per-step host->device copies); else streamed
@@ -293,7 +296,9 @@ def _train(run: ResumableRun, job: dict[str, Any], cfg: dict[str, Any], *, devic
         "provenance": {**provenance(job, scale=job.get("scale"), seed=seed, device=device, started=started),
                        "data": {**mirror_record(job.get("mirror")), "dataset": dataset_record(job["dataset"])}},
     })
-    print(f"teacher finished: test top-1 {metrics['top1']:.2f}%, top-5 {metrics['top5']:.2f}% on {metrics['n']} "
+    scores = ("no labels" if metrics["top1"] is None else
+              f"test top-1 {metrics['top1']:.2f}%, top-5 {metrics['top5']:.2f}%")
+    print(f"teacher finished: {scores} on {metrics['n']} "
           f"test images of {job['dataset']} ({cfg['arch']}, {n_train} training images at {image_size} px)", flush=True)
     return run.finalize(metrics, {"model.pt": lambda path: save_model(
         path, model, arch=cfg["arch"], num_classes=train.num_classes, in_chans=in_chans, dataset=job["dataset"],

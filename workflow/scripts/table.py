@@ -9,6 +9,7 @@ with job_context(snakemake):  # noqa: F821 (injected by Snakemake)
     exp = EXPERIMENTS.get(name)
     df = tables.build_rows(cells)
     df = exp.derive(df, cells) if exp.derive else df  # e.g. Table 4's delta < 5% from its two distillation rows
-    tables.write_table(df, snakemake.output.csv, exp.title, snakemake.config["scale"], exp.findings)  # noqa: F821
+    tables.write_table(df, snakemake.output.csv, exp.title, snakemake.config["scale"], exp.findings,  # noqa: F821
+                       exp.measure)
     tracked.write(name, cells, snakemake.output.metrics, snakemake.output.curves)  # noqa: F821
     print(tables.summary_line(name, df, snakemake.output.csv))  # noqa: F821

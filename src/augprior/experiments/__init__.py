@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from ..cells import Cell, Context
 from ..jobs import Job, closure
 from ..registry import Registry
+from ..tables import MEASURE
 
 
 class Block(BaseModel):
@@ -41,6 +42,7 @@ class Experiment:
     analysis: Callable[..., Any] | None = None  # analysis figures (augprior.analysis): analysis(cells, ctx, out)
     findings: tuple[Any, ...] = ()              # the paper's claims about it, checked in its md (augprior.findings)
     derive: Callable[..., Any] | None = None    # tables: derive(df, cells) -> df with columns computed from its rows
+    measure: str = MEASURE                      # tables: what the reproduced column holds (said in the md)
 
     @property
     def category(self) -> str:
