@@ -83,6 +83,24 @@ def test_end_to_end_outputs_metrics_and_curve(world, tmp_path):
     assert float((logits.argmax(1) == test.labels).float().mean() * 100) == pytest.approx(m["top1"])
 
 
+def test_eval_at_start_scores_the_untrained_student(world, tmp_path):
+    """Curve point epoch 0 is the student the run starts from (the seed's random init), scored like the others."""
+    from augprior.datasets import load_dataset
+    from augprior.evaluate import agreement, predict_logits
+
+    m = D.distill(with_cfg(world, epochs=1, eval_at_start=True), tmp_path / "out")
+    start = m["curve"][0]
+    assert (start["epoch"], start["step"]) == (0, 0) and [p["epoch"] for p in m["curve"]] == [0, 1]
+    torch.manual_seed(world["seed"])
+    untrained = build_model("resnet8", 3)
+    teacher, _ = load_model(world["teacher_path"])
+    test = load_dataset(f"imagefolder:{tmp_path / 'folder'}", "test", size=32)
+    logits = [predict_logits(net, test.images, [0.5] * 3, [0.25] * 3, torch.device("cpu"), False)
+              for net in (untrained, teacher)]
+    assert start["agreement"] == pytest.approx(agreement(*logits))
+    assert start["test_top1"] == pytest.approx(float((logits[0].argmax(1) == test.labels).float().mean() * 100))
+
+
 def test_train_step_is_function_matching():
     """Teacher (eval, no grad) and student see the identical augmented batch; one teacher forward per step."""
     torch.manual_seed(0)
@@ -181,7 +199,7 @@ def test_interrupted_run_resumes_bit_identical(world, tmp_path, monkeypatch, sto
     """Mid-epoch (checkpoint every 2 steps, stopped in step 3 of 4 of epoch 2) and at an epoch boundary."""
     job = with_cfg(world, epochs=2, checkpoint_every_steps=every, deterministic=True, eval_every=1,
                    lr_schedule="cosine", warmup_epochs=1, optimizer="adamw", weight_decay=0.01,
-                   augment={"mixup": True})
+                   augment={"mixup": True}, eval_at_start=True)
     ref = D.distill(job, tmp_path / "ref")
     out = tmp_path / "resumed"
     with monkeypatch.context() as mp:
@@ -194,6 +212,7 @@ def test_interrupted_run_resumes_bit_identical(world, tmp_path, monkeypatch, sto
     got = D.distill(job, out)
     assert got["resumes"] == [{"epoch": state["epoch"], "step": state["step"]}]
     _compare_runs(tmp_path / "ref", out, ref, got)
+    assert [p["epoch"] for p in got["curve"]] == [0, 1, 2]  # the initialisation point once, not again on resume
 
 
 def test_state_of_another_job_is_refused(world, tmp_path, monkeypatch):

@@ -125,7 +125,7 @@ def teacher_job(params: dict[str, Any], dataset: str, arch: str | None = None, s
         identity["data_fingerprint"] = folder_fingerprint(dataset.removeprefix(IMAGEFOLDER_PREFIX))
     digest = params_hash(identity)[:8]
     spec = {**common(params, seed), "dataset": dataset, "teacher": cfg}
-    return Job("teacher", f"{dataset_dir(dataset)}/{cfg['arch']}_seed{seed}_{digest}", spec)
+    return Job("teacher", f"{dataset_dir(dataset)}/{slug(cfg['arch'])}_seed{seed}_{digest}", spec)
 
 
 def source_image(params: dict[str, Any], name: str) -> str:
@@ -198,7 +198,7 @@ def distill_job(params: dict[str, Any], dataset: str, source: str, seed: int, te
     made_by = src.made_by
     digest = params_hash({"distill": cfg, "teacher": t.id, "input": src.input,
                           "made_by": made_by.id if made_by else None})[:8]
-    job_id = (f"{dataset_dir(dataset)}/{t.spec['teacher']['arch']}-{cfg['student']}/{slug(source)}/"
+    job_id = (f"{dataset_dir(dataset)}/{slug(t.spec['teacher']['arch'])}-{slug(cfg['student'])}/{slug(source)}/"
               f"{signal_name(cfg)}_{cfg['loss']}_{aug_slug(cfg['augment'])}_{digest}/seed{seed}")
     spec = {**common(params, seed), "dataset": dataset, "distill": cfg, "teacher_path": job_path(t, "model.pt")}
     if src.input is not None:
