@@ -4,10 +4,10 @@ Each dataset is an ImageFolder layout, `<root>/train/<class>/*` and `<root>/val/
 `imagefolder:` loader (augprior.datasets: lazily decoded, resized and centre-cropped to 224 px); the root is
 `large_scale.roots.<dataset>`, else `<mirror>/data/<dataset>`. ImageNet-1k in that layout is what
 `torchvision.datasets.ImageNet(root, split)` extracts from the official ILSVRC2012 train / val tars and devkit;
-ImageNet-100 is CMC's 100-class subset (Tian et al. 2020) in the same layout. Exporting STL-10, Flowers-102 and
-Places-365 from their official archives into the layout is not implemented here (torchvision's STL10,
-Flowers102 and Places365 classes read those archives), and the folders carry no manifest checksums: a job's
-identity holds the folder's fingerprint (jobs.folder_fingerprint) instead.
+ImageNet-100 is CMC's 100-class subset (Tian et al. 2020) in the same layout. STL-10, Flowers-102 and
+Places-365 are exported into the layout from their official files by `python -m augprior.folders` (through
+torchvision's STL10, Flowers102 and Places365 classes, which check the published md5s). A job's identity
+holds its folder's fingerprint (jobs.folder_fingerprint).
 
 The large_scale params block's teacher / patches / distill overrides are merged over the base blocks for
 these jobs, so the CIFAR runs keep their own settings and the 224-px jobs get the official ImageNet recipe.
@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import manifest, paper
+from . import folders, manifest, paper
 from .cells import Cell, Context
 from .cells import distill_cell as cifar_distill_cell
 from .config import deep_merge
@@ -67,7 +67,8 @@ def reason(ctx: Context, dataset: str) -> str:
     if ctx.params["large_scale"]["plan_missing"] and ctx.params["data"]["download"]:
         return ""
     where = f"{r}/train: no such folder" if r is not None else "no mirror set and no large_scale.roots entry"
-    return (f"{LABELS[dataset]} is not here ({where}; no 224-px labelled data offline) and "
+    export = f"; `python -m augprior.folders {dataset}` makes it" if dataset in folders.SPLITS else ""
+    return (f"{LABELS[dataset]} is not here ({where}; no 224-px labelled data offline{export}) and "
             f"large_scale.plan_missing is false at scale {ctx.scale}")
 
 
