@@ -77,6 +77,30 @@ def test_few_shot_svms_voc_map_and_single_label_accuracy(tmp_path):
     assert again["top1"] == places["top1"]  # seeded draws
 
 
+def test_one_percent_fine_tuning_trains_the_whole_network_on_the_labelled_share(tmp_path):
+    from augprior.analysis.transfer_224 import labelled_subset
+
+    data = _folder(tmp_path / "d", train=10)
+    folder = load_dataset(data, "train", size=64)
+    seeded = labelled_subset(folder, 20, None, seed=0)
+    assert len(seeded) == 6 and sorted(folder.labels[seeded].tolist()) == [0, 0, 1, 1, 2, 2]  # 20% of each class
+    assert torch.equal(seeded, labelled_subset(folder, 20, None, seed=0))
+    names = [folder.paths[i].name for i in (0, 11, 25)]
+    (tmp_path / "1percent.txt").write_text("\n".join(names) + "\n")
+    assert [folder.paths[i].name for i in labelled_subset(folder, 1, str(tmp_path / "1percent.txt"), 0)] == names
+    model_path = _model(tmp_path / "model.pt")
+    m = evaluate(_job(data, model_path, "finetune", finetune_epochs=6, finetune_lr=0.001, finetune_head_lr=0.05,
+                      finetune_decay_epochs=[5], finetune_batch_size=5, labels_percent=50))
+    assert m["task"] == "finetune" and m["n_train"] == 15 and m["n"] == 12 and "feature_dim" not in m
+    assert [p["epoch"] for p in m["curve"]] == list(range(1, 7))
+    assert m["best_top1"] == pytest.approx(max(p["val_top1"] for p in m["curve"]), abs=1e-3)
+    assert m["top1"] == pytest.approx(m["curve"][-1]["val_top1"], abs=1e-3)
+    assert m["top1"] >= 60  # colour-coded classes (chance 33%)
+    assert "not SimCLR's list" in m["subset"]
+    trunk = torch.load(model_path, weights_only=False)["state_dict"]["conv1.weight"]
+    assert trunk.shape[0] == 64  # the saved model file is untouched (fine-tuning works on the loaded copy)
+
+
 def test_table15_plans_a_transfer_job_per_model_and_column_where_the_folders_are(repo, tmp_path):
     p = config.load(repo / "params.yaml", {"scale": "paper"})
     roots = {d: str(tmp_path / d) for d in ("imagenet1k", "places365", "voc07")}
@@ -92,7 +116,9 @@ def test_table15_plans_a_transfer_job_per_model_and_column_where_the_folders_are
     assert r50.spec["teacher"]["arch"] == "resnet50" and r50.spec["teacher"]["pretrained"]
     planned = {col for (row, col), c in cells.items() if c.jobs}
     assert len(planned) == len(TASKS)
-    for why in ("fine-tuning on 1% of ImageNet-1k", "COCO detection (FPN), mAP"):
+    finetune = cells[("1-image distilled ResNet-50", "fine-tuning on 1% of ImageNet-1k")].jobs[0]
+    assert finetune.spec["transfer"]["task"] == "finetune" and finetune.spec["transfer"]["head_lr"] == 5.0
+    for why in ("COCO detection (FPN), mAP",):
         assert all(not c.jobs and "not implemented" in c.reason for (row, col), c in cells.items() if col == why)
     assert all(not c.jobs for (row, col), c in cells.items() if row == "1-image MoCo-v2 ResNet-50")
     # a folder missing here (plan_missing false): that column's cells are empty with the reason

@@ -14,6 +14,14 @@ ImageFolder data, `<root>/{train,val}/<class>/*`, evaluated by
            datasets (Places) single-label accuracy (%) of a one-vs-rest LinearSVC on k images per class
            (augprior.analysis.transfer.few_shot_svm, the CIFAR analogue's SVM).
 
+  finetune semi-supervised fine-tuning on 1% of the labels (ImageNet-1k; SwAV's eval_semisup.py, as the paper
+           follows): the whole network with a new linear head, SGD (momentum 0.9, no weight decay), lr 0.02 for
+           the trunk and 5 for the head, 20 epochs, both decayed x0.2 at epochs 12 and 16, batch 256,
+           random-resized crops (of the centre-cropped image here, not of the full photo) and flips; top-1 (%) on val after the last epoch (SwAV prints the best epoch's,
+           chosen on val: `best_top1` is recorded beside it). The labelled images are the lines of SimCLR's
+           `1percent.txt` (`subset_file`; github.com/google-research/simclr, imagenet_subsets/) or, without it,
+           a seeded `labels_percent` of each class (a labelled deviation: not SimCLR's list).
+
 Only the images a task needs are decoded: the few-shot SVMs extract the sampled train images and the val set.
 """
 
@@ -29,7 +37,7 @@ import torch
 from .features import extract
 from .transfer import few_shot_svm, shot_indices
 
-TASKS = ("linear", "svm")
+TASKS = ("linear", "svm", "finetune")
 
 
 def load(model_path: str | os.PathLike, device: torch.device):
@@ -110,6 +118,74 @@ def voc_svm_map(f_train: np.ndarray, Y_train: np.ndarray, f_test: np.ndarray, Y_
     return float(np.mean(scores))
 
 
+def labelled_subset(data, percent: float, subset_file: str | None, seed: int) -> torch.Tensor:
+    """Indices of the labelled training images: the files named in `subset_file` (SimCLR's list: one file name
+    per line), else a seeded `percent` % of each class (at least one image per class)."""
+    if subset_file:
+        wanted = {line.strip() for line in Path(subset_file).expanduser().read_text().splitlines() if line.strip()}
+        idx = [i for i, p in enumerate(data.paths) if p.name in wanted]
+        missing = len(wanted) - len(idx)
+        if missing:
+            from ..manifest import DataError
+
+            raise DataError(f"{subset_file}: {missing} of its {len(wanted)} images are not in {data.root}/train")
+        return torch.tensor(idx)
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for c in range(len(data.classes)):
+        members = (data.labels == c).nonzero().flatten()
+        k = max(1, round(len(members) * percent / 100))
+        out.append(members[torch.randperm(len(members), generator=g)[:k]])
+    return torch.cat(out).sort().values
+
+
+def _replace_head(model: torch.nn.Module, classes: int) -> torch.nn.Linear:
+    """Swap the model's last nn.Linear for a fresh one with `classes` outputs (the trunk keeps its weights)."""
+    from .features import _last_linear
+
+    old = _last_linear(model)
+    name = next(n for n, m in model.named_modules() if m is old)
+    parent = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
+    head = torch.nn.Linear(old.in_features, classes).to(old.weight.device)
+    setattr(parent, name.rsplit(".", 1)[-1], head)
+    return head
+
+
+def finetune(model, norm, train, val, t: dict[str, Any], seed: int, device: torch.device, bf16: bool
+             ) -> tuple[float, float, list[dict[str, Any]]]:
+    """(last-epoch val top-1, best epoch's val top-1, curve) of fine-tuning `model` on `train` (see the module
+    docstring); the model is trained in place."""
+    from .. import augment
+    from ..evaluate import accuracy_metrics, predict_dataset
+    from ..runtime import autocast
+
+    torch.manual_seed(seed)
+    head = _replace_head(model, len(train.classes))
+    head_ids = {id(p) for p in head.parameters()}
+    trunk = [p for p in model.parameters() if id(p) not in head_ids]
+    opt = torch.optim.SGD([{"params": trunk, "lr": t["lr"]}, {"params": list(head.parameters()), "lr": t["head_lr"]}],
+                          momentum=0.9, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, t["decay_epochs"], gamma=t["gamma"])
+    g = torch.Generator().manual_seed(seed)
+    curve = []
+    for epoch in range(t["epochs"]):
+        model.train()
+        for idx in torch.randperm(len(train), generator=g).split(t["finetune_batch_size"]):
+            x = augment.to_float(train.load_batch(idx), device)
+            x = augment.random_hflip(augment.random_resized_crop(x, g, t["image_size"]), g)
+            with autocast(device, bf16):
+                loss = torch.nn.functional.cross_entropy(model(augment.normalize(x, *norm)).float(),
+                                                         train.labels[idx].to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        sched.step()
+        top1 = accuracy_metrics(predict_dataset(model, val, *norm, device, bf16, channels_last=False), val.labels,
+                                len(val.classes))["top1"]
+        curve.append({"epoch": epoch + 1, "train_loss": float(loss.detach()), "val_top1": top1})
+    return curve[-1]["val_top1"], max(p["val_top1"] for p in curve), curve
+
+
 def evaluate(job: dict[str, Any], root: str | os.PathLike = ".") -> dict[str, Any]:
     """A transfer job (jobs.transfer_job): the score of its model's features on its task; metrics.json's dict."""
     from ..datasets import load_dataset
@@ -120,6 +196,7 @@ def evaluate(job: dict[str, Any], root: str | os.PathLike = ".") -> dict[str, An
     bf16 = use_bf16(device, job.get("precision") or "auto")
     model, norm = load(Path(root) / job["model_path"], device)
     side, bs, seed = t["image_size"], t["batch_size"], job["seed"]
+    extra: dict[str, Any] = {}
     train = load_dataset(job["dataset"], "train", size=side)
     val = load_dataset(job["dataset"], "test", size=side)
     if t["task"] == "linear":
@@ -147,8 +224,14 @@ def evaluate(job: dict[str, Any], root: str | os.PathLike = ".") -> dict[str, An
             score, metric = few_shot_svm(f_tr, y_tr, f_te, Y_te.argmax(1), t["shots"], t["trials"], t["svm_cost"],
                                          seed, trials_idx=trials), "top1"
         n_train = int(len(used))
+    elif t["task"] == "finetune":
+        train = train.select(labelled_subset(train, t["labels_percent"], t["subset_file"], seed))
+        score, best, curve = finetune(model, norm, train, val, t, seed, device, bf16)
+        extra.update(best_top1=round(best, 4), curve=curve,
+                     subset=t["subset_file"] or f"seeded {t['labels_percent']}% of each class (not SimCLR's list)")
+        n_train, metric, f_te = len(train), "top1", val.labels  # n: the val images
     else:
         raise ValueError(f"transfer task must be one of {', '.join(TASKS)}, not {t['task']!r}")
     return {"top1": round(score, 4), "metric": metric, "task": t["task"], "dataset": job["dataset"],
-            "n_train": n_train, "n": int(len(f_te)), "feature_dim": int(f_te.shape[1]), "image_size": side,
-            "config": t, "model_path": job["model_path"]}
+            "n_train": n_train, "n": int(len(f_te)), "image_size": side, "config": t, "model_path": job["model_path"],
+            **({"feature_dim": int(f_te.shape[1])} if f_te.ndim == 2 else {}), **extra}

@@ -2,8 +2,9 @@
 linear SVMs on VOC07 (mAP) and Places (accuracy) on the frozen penultimate features of the ImageNet teacher,
 torchvision's supervised ResNet-50 and the one-image distilled ResNet-50 (Tables 7/8's City run): one transfer
 job per model and column (augprior.analysis.transfer_224), reading ImageFolder data <root>/{train,val}/<class>/*
-(large_scale.roots, else <mirror>/data/<dataset>). 1% fine-tuning, MoCo-v2 on one image and COCO detection are
-not implemented: those cells are empty with the reason. A CIFAR-scale analogue is its own target, table15_cifar."""
+(large_scale.roots, else <mirror>/data/<dataset>); 1% fine-tuning of the whole network (SwAV's protocol) is a
+transfer job too. MoCo-v2 on one image and COCO detection are not implemented: those cells are empty with
+the reason. A CIFAR-scale analogue is its own target, table15_cifar."""
 
 from pydantic import Field, PositiveInt
 
@@ -22,6 +23,15 @@ class Table15Params(Block):
     linear_batch_size: PositiveInt = Field(1024, description="feature vectors per linear-probe step")
     linear_train_images: PositiveInt | None = Field(
         None, description="train images of the linear probes (a fixed class-spread sample; null: all)")
+    finetune_epochs: PositiveInt = Field(20, description="1% fine-tuning epochs (SwAV's eval_semisup.py: 20)")
+    finetune_lr: float = Field(0.02, gt=0, description="1% fine-tuning SGD learning rate of the trunk (SwAV, 1%: 0.02)")
+    finetune_head_lr: float = Field(5.0, gt=0, description="1% fine-tuning SGD learning rate of the new linear head (SwAV, 1%: 5)")
+    finetune_decay_epochs: list[PositiveInt] = Field([12, 16], description="epochs after which both lrs decay")
+    finetune_gamma: float = Field(0.2, gt=0, le=1, description="lr decay factor at those epochs")
+    finetune_batch_size: PositiveInt = Field(256, description="fine-tuning batch (SwAV: 32 per GPU on 8 GPUs)")
+    labels_percent: float = Field(1.0, gt=0, le=100, description="labelled share of each class without subset_file")
+    subset_file: str | None = Field(None, description="SimCLR's imagenet_subsets/1percent.txt (one train file name per "
+                                    "line); null: a seeded labels_percent of each class (a labelled deviation)")
     trials: PositiveInt = Field(5, description="few-shot trials averaged (the paper: 5)")
     svm_cost: float = Field(0.5, gt=0, description="the SVMs' cost C (the paper: 0.5)")
 
