@@ -103,9 +103,10 @@ def test_one_percent_fine_tuning_trains_the_whole_network_on_the_labelled_share(
 
 def test_table15_plans_a_transfer_job_per_model_and_column_where_the_folders_are(repo, tmp_path):
     p = config.load(repo / "params.yaml", {"scale": "paper"})
-    roots = {d: str(tmp_path / d) for d in ("imagenet1k", "places365", "voc07")}
-    for r in roots.values():
-        (tmp_path / r / "train").mkdir(parents=True)
+    roots = {d: str(tmp_path / d) for d in ("imagenet1k", "places365", "voc07", "coco")}
+    for d, r in roots.items():
+        (tmp_path / r / ("annotations" if d == "coco" else "train")).mkdir(parents=True)
+    (tmp_path / "coco" / "annotations" / "instances_train2017.json").write_text("{}")
     p["large_scale"] = {**p["large_scale"], "roots": roots, "plan_missing": False}
     cells = {(c.part, c.setting): c for c in experiments.cells("table15", p)}
     distilled = cells[("1-image distilled ResNet-50", "linear SVM, VOC07, 4 per class")].jobs[0]
@@ -118,10 +119,51 @@ def test_table15_plans_a_transfer_job_per_model_and_column_where_the_folders_are
     assert len(planned) == len(TASKS)
     finetune = cells[("1-image distilled ResNet-50", "fine-tuning on 1% of ImageNet-1k")].jobs[0]
     assert finetune.spec["transfer"]["task"] == "finetune" and finetune.spec["transfer"]["head_lr"] == 5.0
-    for why in ("COCO detection (FPN), mAP",):
-        assert all(not c.jobs and "not implemented" in c.reason for (row, col), c in cells.items() if col == why)
+    coco = cells[("1-image distilled ResNet-50", "COCO detection (FPN), mAP")].jobs[0]
+    assert coco.spec["transfer"]["task"] == "detection" and coco.spec["transfer"]["iterations"] == 90000
     assert all(not c.jobs for (row, col), c in cells.items() if row == "1-image MoCo-v2 ResNet-50")
     # a folder missing here (plan_missing false): that column's cells are empty with the reason
-    p["large_scale"]["roots"] = {**roots, "voc07": str(tmp_path / "absent")}
-    voc = [c for c in experiments.cells("table15", p) if c.setting.startswith("linear SVM, VOC07")]
+    p["large_scale"]["roots"] = {**roots, "voc07": str(tmp_path / "absent"), "coco": str(tmp_path / "voc07")}
+    cells = experiments.cells("table15", p)
+    voc = [c for c in cells if c.setting.startswith("linear SVM, VOC07")]
     assert voc and all(not c.jobs and "absent/train: no such folder" in c.reason for c in voc)
+    coco = [c for c in cells if c.setting.startswith("COCO")]  # a folder without COCO's annotations
+    assert coco and all(not c.jobs and "instances_train2017.json: no such file" in c.reason for c in coco)
+
+
+def _coco(root, n_train=4, n_val=2):
+    """<root>/{train2017,val2017}/*.jpg + annotations/instances_*.json: one bright box per image, category ids
+    1 and 3 (COCO's ids have gaps)."""
+    import json
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train2017", n_train), ("val2017", n_val)):
+        (root / split).mkdir(parents=True)
+        images, anns = [], []
+        for i in range(n):
+            a = (rng.random((80, 96, 3)) * 40).astype(np.uint8)
+            x, y, w, h = 10 + 5 * i, 12, 40, 30
+            a[y:y + h, x:x + w, i % 2] = 230
+            Image.fromarray(a).save(root / split / f"{i:012d}.jpg", quality=95)
+            images.append({"id": i + 1, "file_name": f"{i:012d}.jpg", "width": 96, "height": 80})
+            anns.append({"id": i + 1, "image_id": i + 1, "category_id": 1 if i % 2 == 0 else 3,
+                         "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0})
+        (root / "annotations").mkdir(exist_ok=True)
+        (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(
+            {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "a"}, {"id": 3, "name": "b"}]}))
+    return f"imagefolder:{root}"
+
+
+def test_coco_detection_fine_tunes_a_faster_rcnn_on_the_trunk_and_scores_box_map(tmp_path):
+    from augprior.analysis.detection import lr_factor
+
+    data = _coco(tmp_path / "coco")
+    job = _job(data, _model(tmp_path / "model.pt"), "detection", det_iterations=2, det_batch_size=2,
+               det_warmup_iters=1, det_decay_iters=[1], det_min_size=[64], det_workers=0)
+    job["transfer"]["test_min_size"] = 64
+    m = evaluate(job)
+    assert m["metric"] == "mAP" and m["task"] == "detection" and m["iterations"] == 2
+    assert m["n_train"] == 4 and m["n"] == 2 and 0 <= m["top1"] <= 100 and 0 <= m["ap50"] <= 100
+    cfg = {"warmup_iters": 1000, "decay_iters": [60000, 80000]}
+    assert lr_factor(0, cfg) == pytest.approx(0.001) and lr_factor(1000, cfg) == 1.0
+    assert lr_factor(60000, cfg) == pytest.approx(0.1) and lr_factor(85000, cfg) == pytest.approx(0.01)

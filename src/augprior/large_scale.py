@@ -28,7 +28,10 @@ from .jobs import IMAGEFOLDER_PREFIX, Job, distill_job, teacher_job
 from .paper import PaperRef
 
 LABELS = {"stl10": "STL-10", "imagenet100": "ImageNet-100", "flowers102": "Flowers-102",
-          "places365": "Places-365", "imagenet1k": "ImageNet-1k", "voc07": "PASCAL VOC 2007"}
+          "places365": "Places-365", "imagenet1k": "ImageNet-1k", "voc07": "PASCAL VOC 2007", "coco": "COCO 2017"}
+TRANSFER_ONLY = ("voc07", "coco")  # evaluation data of Table 15, not distillation targets
+# what a dataset's root holds once it is there (ImageFolder layouts: train/<class>/*; COCO its own)
+MARKER = {"coco": "annotations/instances_train2017.json"}
 
 
 def root(params: dict[str, Any], dataset: str) -> Path | None:
@@ -62,11 +65,13 @@ def params_224(params: dict[str, Any], dataset: str) -> dict[str, Any]:
 def reason(ctx: Context, dataset: str) -> str:
     """Why `dataset`'s cells are empty here ('' when their jobs are planned)."""
     r = root(ctx.params, dataset)
-    if r is not None and (r / "train").is_dir():
+    marker = MARKER.get(dataset, "train")
+    if r is not None and (r / marker).exists():
         return ""
     if ctx.params["large_scale"]["plan_missing"] and ctx.params["data"]["download"]:
         return ""
-    where = f"{r}/train: no such folder" if r is not None else "no mirror set and no large_scale.roots entry"
+    where = f"{r}/{marker}: no such {'folder' if marker == 'train' else 'file'}" if r is not None else \
+        "no mirror set and no large_scale.roots entry"
     export = f"; `python -m augprior.folders {dataset}` makes it" if dataset in folders.SPLITS else ""
     return (f"{LABELS[dataset]} is not here ({where}; no 224-px labelled data offline{export}) and "
             f"large_scale.plan_missing is false at scale {ctx.scale}")

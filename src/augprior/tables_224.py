@@ -14,10 +14,10 @@ COLUMNS = {"in1k_linear": "linear probe, ImageNet-1k", "places_linear": "linear 
            "places_svm_16shot": "linear SVM, Places, 16 per class", "coco_det_map": "COCO detection (FPN), mAP"}
 # paper column -> (task, dataset, shots); None: not implemented here, with the reason
 TASKS = {"in1k_linear": ("linear", "imagenet1k", None), "places_linear": ("linear", "places365", None),
-         "in1k_1pct_finetune": ("finetune", "imagenet1k", None),
+         "in1k_1pct_finetune": ("finetune", "imagenet1k", None), "coco_det_map": ("detection", "coco", None),
          "voc07_svm_4shot": ("svm", "voc07", 4), "voc07_svm_16shot": ("svm", "voc07", 16),
          "places_svm_4shot": ("svm", "places365", 4), "places_svm_16shot": ("svm", "places365", 16)}
-NOT_IMPLEMENTED = {"coco_det_map": "COCO detection (detectron2, FPN 1x) is not implemented"}
+NOT_IMPLEMENTED: dict[str, str] = {}
 
 
 def _models(ctx, image: str):
@@ -39,6 +39,11 @@ def transfer_config(t: dict, task: str, shots: int | None, metric: str = "accura
     if task == "linear":
         return {**cfg, "epochs": t["linear_epochs"], "lr": t["linear_lr"], "weight_decay": t["linear_weight_decay"],
                 "probe_batch_size": t["linear_batch_size"], "train_images": t["linear_train_images"]}
+    if task == "detection":
+        return {"task": task, "iterations": t["det_iterations"], "det_batch_size": t["det_batch_size"],
+                "lr": t["det_lr"], "weight_decay": 1e-4, "warmup_iters": t["det_warmup_iters"],
+                "decay_iters": t["det_decay_iters"], "min_size": t["det_min_size"], "max_size": 1333,
+                "test_min_size": 800, "max_val_images": t["det_max_val_images"], "workers": t["det_workers"]}
     if task == "finetune":
         return {**cfg, "epochs": t["finetune_epochs"], "lr": t["finetune_lr"], "head_lr": t["finetune_head_lr"],
                 "decay_epochs": t["finetune_decay_epochs"], "gamma": t["finetune_gamma"],

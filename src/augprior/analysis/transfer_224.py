@@ -22,6 +22,8 @@ ImageFolder data, `<root>/{train,val}/<class>/*`, evaluated by
            `1percent.txt` (`subset_file`; github.com/google-research/simclr, imagenet_subsets/) or, without it,
            a seeded `labels_percent` of each class (a labelled deviation: not SimCLR's list).
 
+  detection COCO box mAP of a Faster R-CNN + FPN on the model's trunk (augprior.analysis.detection).
+
 Only the images a task needs are decoded: the few-shot SVMs extract the sampled train images and the val set.
 """
 
@@ -37,7 +39,7 @@ import torch
 from .features import extract
 from .transfer import few_shot_svm, shot_indices
 
-TASKS = ("linear", "svm", "finetune")
+TASKS = ("linear", "svm", "finetune", "detection")
 
 
 def load(model_path: str | os.PathLike, device: torch.device):
@@ -192,6 +194,10 @@ def evaluate(job: dict[str, Any], root: str | os.PathLike = ".") -> dict[str, An
     from ..runtime import select_device, use_bf16
 
     t = job["transfer"]
+    if t["task"] == "detection":  # COCO's layout and evaluation (augprior.analysis.detection)
+        from .detection import evaluate as detection
+
+        return detection(job, root)
     device = select_device(job.get("device") or "auto")
     bf16 = use_bf16(device, job.get("precision") or "auto")
     model, norm = load(Path(root) / job["model_path"], device)

@@ -2,9 +2,9 @@
 linear SVMs on VOC07 (mAP) and Places (accuracy) on the frozen penultimate features of the ImageNet teacher,
 torchvision's supervised ResNet-50 and the one-image distilled ResNet-50 (Tables 7/8's City run): one transfer
 job per model and column (augprior.analysis.transfer_224), reading ImageFolder data <root>/{train,val}/<class>/*
-(large_scale.roots, else <mirror>/data/<dataset>); 1% fine-tuning of the whole network (SwAV's protocol) is a
-transfer job too. MoCo-v2 on one image and COCO detection are not implemented: those cells are empty with
-the reason. A CIFAR-scale analogue is its own target, table15_cifar."""
+(large_scale.roots, else <mirror>/data/<dataset>); 1% fine-tuning of the whole network (SwAV's protocol) and COCO
+detection (a Faster R-CNN + FPN on the model's trunk, augprior.analysis.detection) are transfer jobs too.
+MoCo-v2 on one image is not implemented: its cells are empty with the reason. A CIFAR-scale analogue is its own target, table15_cifar."""
 
 from pydantic import Field, PositiveInt
 
@@ -32,6 +32,15 @@ class Table15Params(Block):
     labels_percent: float = Field(1.0, gt=0, le=100, description="labelled share of each class without subset_file")
     subset_file: str | None = Field(None, description="SimCLR's imagenet_subsets/1percent.txt (one train file name per "
                                     "line); null: a seeded labels_percent of each class (a labelled deviation)")
+    det_iterations: PositiveInt = Field(90000, description="COCO detection fine-tuning iterations (the 1x schedule)")
+    det_batch_size: PositiveInt = Field(16, description="images per detection step (the lr scales with it from 16)")
+    det_lr: float = Field(0.02, gt=0, description="detection SGD learning rate at batch 16")
+    det_warmup_iters: PositiveInt = Field(1000, description="linear warm-up iterations of the detection lr")
+    det_decay_iters: list[PositiveInt] = Field([60000, 80000], description="iterations after which the lr decays x0.1")
+    det_min_size: list[PositiveInt] = Field([640, 672, 704, 736, 768, 800], description="training shorter sides (one "
+                                            "drawn per batch); tests at 800")
+    det_max_val_images: PositiveInt | None = Field(None, description="val2017 images scored (null: all 5000)")
+    det_workers: int = Field(8, ge=0, description="COCO decoding worker processes")
     trials: PositiveInt = Field(5, description="few-shot trials averaged (the paper: 5)")
     svm_cost: float = Field(0.5, gt=0, description="the SVMs' cost C (the paper: 0.5)")
 

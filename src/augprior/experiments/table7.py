@@ -8,14 +8,15 @@ at paper scale the jobs are planned for a GPU cluster (the SLURM profile)."""
 from pydantic import Field
 
 from .. import large_scale, paper
-from ..large_scale import LABELS
+from ..large_scale import LABELS, TRANSFER_ONLY
 from . import EXPERIMENTS, Block
 
+DATASETS = [d for d in LABELS if d not in TRANSFER_ONLY]
 STUDENTS = {"distill_to_resnet50": ("resnet50", False), "distill_to_resnet50x2": ("wide_resnet50_2", True)}
 
 
 class Table7Params(Block):
-    datasets: list[str] = Field(list(LABELS), description=f"224-px datasets ({', '.join(LABELS)})")
+    datasets: list[str] = Field(DATASETS, description=f"224-px datasets ({', '.join(DATASETS)})")
     image: str = Field("city", description="source image of the patches")
     students: dict[str, tuple[str, bool]] = Field(
         STUDENTS, description="paper column -> (student architecture, half batch: the paper's dagger). torchvision's "
