@@ -1,9 +1,9 @@
 # Table 15's transfer evaluations (augprior.analysis.transfer_224): one job per 224-px model and task, reading
-# the model a teacher or distillation job made and the task's ImageFolder data.
+# the model a teacher or distillation job made and the task's data (ImageFolder layouts; COCO's own).
 
 
 rule transfer:
-    """Frozen penultimate features of a 224-px model: a linear probe or few-shot linear SVMs on a transfer dataset."""
+    """A 224-px model on a transfer dataset: a linear probe or few-shot linear SVMs on its frozen features, or 1% fine-tuning, or COCO detection."""
     input:
         unpack(job_inputs("transfer")),
     output:
