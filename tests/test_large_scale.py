@@ -41,7 +41,7 @@ def test_paper_scale_plans_the_224px_jobs_with_the_official_recipe(repo, tmp_pat
     assert (r50["optimizer"], r50["lr"], r50["weight_decay"], r50["epochs"], r50["temperature"]) == \
         ("adamw", 0.01, 0.0005, 200, 8.0)
     assert r50["augment"]["cutmix_beta"] == 1.0 and r50["augment"]["random_resized_crop"]
-    assert (r50["batch_size"], r50x2["batch_size"], r50x2["student"]) == (512, 256, "wide_resnet50_2")
+    assert (r50["batch_size"], r50x2["batch_size"], r50x2["student"]) == (1024, 512, "wide_resnet50_2")
     patches = in1k[1].jobs[0].needs[1]
     assert (patches.spec["image"], patches.spec["patches"]["size"], patches.spec["patches"]["num"]) == \
         ("city", 256, 1281167)
@@ -61,7 +61,7 @@ def test_table8_rows_follow_the_paper_settings(repo):
     assert [c.paper for c in i] == [34.5, 47.0, 52.2, 56.8, 66.2]
     assert not rows["k"].jobs and "R50*" in rows["k"].reason
     spec = lambda r: rows[r].jobs[0].spec  # noqa: E731
-    assert spec("j")["distill"]["batch_size"] == 256 and spec("m")["distill"]["signal"] == "argmax"
+    assert spec("j")["distill"]["batch_size"] == 512 and spec("m")["distill"]["signal"] == "argmax"
     assert spec("g")["distill"]["epochs"] == 30 and spec("i")["distill"]["epochs"] == 200
     assert spec("i")["distill"]["eval_every"] == 10 and spec("a")["distill"]["eval_every"] == 10
     # (a): 10 real training images, each epoch as many samples as an epoch over the 1,281,167 patches
@@ -69,13 +69,13 @@ def test_table8_rows_follow_the_paper_settings(repo):
     assert a["input"].items() >= {"kind": "dataset", "subset": 10}.items()
     assert a["input"]["name"].startswith("imagefolder:")
     assert a["distill"]["batch_size"] == 10 and a["distill"]["epochs"] == 20
-    assert a["distill"]["steps_per_epoch"] * 10 >= (1281167 // 512) * 512 > (a["distill"]["steps_per_epoch"] - 1) * 10
+    assert a["distill"]["steps_per_epoch"] * 10 >= (1281167 // 1024) * 1024 > (a["distill"]["steps_per_epoch"] - 1) * 10
     # (b): the patch generator's 1,281,167 256-px patches cut from the same 10 training images
     b = rows["b"].jobs[0]
     patches = b.needs[1]
     assert patches.spec["patchify"] == {"dataset": a["input"]["name"], "n": 10}
     assert (patches.spec["patches"]["size"], patches.spec["patches"]["num"]) == (256, 1281167)
-    assert b.spec["patches_path"].endswith("patches.npy") and b.spec["distill"]["batch_size"] == 512
+    assert b.spec["patches_path"].endswith("patches.npy") and b.spec["distill"]["batch_size"] == 1024
     # Table 10's ResNet-50x2 row is Table 8's row (n): one job
     t10 = experiments.cells("table10", p)
     assert t10[0].jobs[0].id == rows["n"].jobs[0].id
