@@ -378,7 +378,7 @@ def _distill(run: ResumableRun, job, cfg, *, device: torch.device, bf16: bool, c
     def where(epoch: int, step: int) -> str:
         return f"epoch {epoch + 1}, step {step + 1}/{steps}"
 
-    if cfg["eval_at_start"] and not run.curve:  # a fresh run (a resumed one has the point already)
+    if cfg.get("eval_at_start") and not run.curve:  # a fresh run (a resumed one has the point already)
         with run.untimed():
             ev = score(student)
         run.add_point({"epoch": 0, "step": 0, "test_top1": ev["top1"], "test_top5": ev["top5"],
