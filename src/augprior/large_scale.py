@@ -229,6 +229,7 @@ def table8_cells(ctx: Context) -> list[Cell]:
 
 
 PHOTOS = "photos"  # the unlabelled evaluation set of augprior.photos
+PHOTOS_INIT, PHOTOS_DISTILLED = "student at initialisation (random weights)", "student distilled on 1 image"
 
 
 def photo_params(ctx: Context) -> dict[str, Any]:
@@ -260,11 +261,10 @@ def photos_cells(ctx: Context) -> list[Cell]:
     jobs = [] if why else [distill_job(p, PHOTOS, t["image"], ctx.seed + i, student=t["student"])
                            for i in range(t["seeds"])]
     out = []
-    for setting, epoch in ((f"student at initialisation ({t['student']}, random weights)", 0),
-                           (f"student distilled on 1 image ({t['image']}) -> {t['student']}", None)):
+    for setting, epoch in ((PHOTOS_INIT, 0), (PHOTOS_DISTILLED, None)):
         cell = Cell(ctx.name, "ImageNet teacher, real photographs", setting, PHOTOS, list(jobs), teacher=t["teacher"],
                     student=t["student"], epochs=p["distill"]["epochs"], reason=why, comparable=False,
                     extra={"metric": "agreement", **({"curve_epoch": epoch} if epoch is not None else {})},
-                    notes=[f"{t['side']}-px photos and patches"])
+                    notes=[f"{t['side']}-px photos and patches of {t['image']}"])
         out.append(cell)
     return out

@@ -13,7 +13,11 @@ from typing import Any
 from pydantic import Field, PositiveInt
 
 from .. import large_scale
+from ..findings import below
 from . import EXPERIMENTS, Block
+
+FINDINGS = (below("distilling from one image's patches makes the student agree with the ImageNet teacher more "
+                  "often than the same student untrained", large_scale.PHOTOS_INIT, [large_scale.PHOTOS_DISTILLED]),)
 
 
 class Table7PhotosParams(Block):
@@ -27,7 +31,7 @@ class Table7PhotosParams(Block):
     seeds: PositiveInt = Field(1, description="replicate runs (seeds seed .. seed + seeds - 1)")
 
 
-@EXPERIMENTS.register("table7_photos", kind="table", params=Table7PhotosParams,
+@EXPERIMENTS.register("table7_photos", kind="table", params=Table7PhotosParams, findings=FINDINGS,
                       title="Table 7 (ImageNet-1k, computed here): one-image distillation of an ImageNet "
                             "EfficientNet-Lite0, agreement on real photographs",
                       measure="Top-1 agreement (%) with the teacher on real photographs neither model was "
