@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import sys
 from collections import Counter
@@ -26,16 +25,13 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import fileio
+from .jobs import slug
 from .manifest import DataError
 
 # dataset -> our split -> torchvision's splits that make it up
 SPLITS = {"stl10": {"train": ("train",), "val": ("test",)},
           "flowers102": {"train": ("train", "val"), "val": ("test",)},
           "places365": {"train": ("train-standard",), "val": ("val",)}}
-
-
-def _folder_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
 
 
 def _stl10(source: Path, split: str, download: bool) -> Iterable[tuple[str, Callable[[Path], None], str]]:
@@ -72,7 +68,7 @@ def _places365(source: Path, split: str, download: bool):
     ds = Places365(str(source), split=split, download=download)
     names = {idx: cls for cls, idx in ds.class_to_idx.items()}
     for path, idx in ds.imgs:
-        yield _folder_name(names[int(idx)]), _link(path), _folder_name(Path(path).relative_to(ds.images_dir).as_posix())
+        yield slug(names[int(idx)]), _link(path), slug(Path(path).relative_to(ds.images_dir).as_posix())
 
 
 READERS = {"stl10": _stl10, "flowers102": _flowers102, "places365": _places365}
