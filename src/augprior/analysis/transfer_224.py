@@ -212,7 +212,8 @@ def evaluate(job: dict[str, Any], root: str | os.PathLike = ".") -> dict[str, An
         score = linear_probe(f_tr, train.labels.numpy(), f_te, val.labels.numpy(), epochs=t["epochs"], lr=t["lr"],
                              weight_decay=t["weight_decay"], batch_size=t["probe_batch_size"], seed=seed,
                              device=device)
-        n_train, metric = len(train), "top1"
+        n_train, metric, n_test = len(train), "top1", len(f_te)
+        extra["feature_dim"] = int(f_te.shape[1])
     elif t["task"] == "svm":
         tr_idx, Y_tr = multi_hot(train)
         te_idx, Y_te = multi_hot(val)
@@ -229,15 +230,16 @@ def evaluate(job: dict[str, Any], root: str | os.PathLike = ".") -> dict[str, An
         else:
             score, metric = few_shot_svm(f_tr, y_tr, f_te, Y_te.argmax(1), t["shots"], t["trials"], t["svm_cost"],
                                          seed, trials_idx=trials), "top1"
-        n_train = int(len(used))
+        n_train, n_test = int(len(used)), len(f_te)
+        extra["feature_dim"] = int(f_te.shape[1])
     elif t["task"] == "finetune":
         train = train.select(labelled_subset(train, t["labels_percent"], t["subset_file"], seed))
         score, best, curve = finetune(model, norm, train, val, t, seed, device, bf16)
         extra.update(best_top1=round(best, 4), curve=curve,
                      subset=t["subset_file"] or f"seeded {t['labels_percent']}% of each class (not SimCLR's list)")
-        n_train, metric, f_te = len(train), "top1", val.labels  # n: the val images
+        n_train, metric, n_test = len(train), "top1", len(val)
     else:
         raise ValueError(f"transfer task must be one of {', '.join(TASKS)}, not {t['task']!r}")
     return {"top1": round(score, 4), "metric": metric, "task": t["task"], "dataset": job["dataset"],
-            "n_train": n_train, "n": int(len(f_te)), "image_size": side, "config": t, "model_path": job["model_path"],
-            **({"feature_dim": int(f_te.shape[1])} if f_te.ndim == 2 else {}), **extra}
+            "n_train": n_train, "n": int(n_test), "image_size": side, "config": t, "model_path": job["model_path"],
+            **extra}
