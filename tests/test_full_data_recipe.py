@@ -60,9 +60,9 @@ def test_below_paper_scale_every_source_keeps_the_distill_block(repo, scale):
     p = _params(repo, scale, **{"data.download": True})
     assert p["distill_full_data"] is None
     assert "momentum" not in p["distill"] and "nesterov" not in p["distill"]  # the SGD keys keep ids as they were
-    base = tuple(p["distill"].get(k) for k in RECIPE)
     seen = 0
     for name in ("table1", "table2", "table4", "table12"):
+        base = tuple({**p["distill"], **p[name].get("distill", {})}.get(k) for k in RECIPE)  # Table 1: its overrides
         for c in experiments.cells(name, p):
             assert not c.notes
             for j in c.jobs:
@@ -101,3 +101,19 @@ def test_rows_show_the_steps_their_runs_trained_for(repo, tmp_path):
     header = [h.strip() for h in next(ln for ln in md.splitlines() if ln.startswith("|")).strip("|").split("|")]
     first = [v.strip() for v in [ln for ln in md.splitlines() if ln.startswith("|")][2].strip("|").split("|")]
     assert first[header.index("steps")] == "1950" and "`steps` is the number of optimizer steps" in md
+
+
+def test_table1_distill_overrides_give_every_row_one_step_budget_and_are_validated(repo):
+    p = _params(repo, "laptop", **{"data.download": True})
+    assert p["table1"]["distill"] == {"epochs": 10} and p["distill"]["epochs"] == 5
+    t1 = [c for c in experiments.cells("table1", p) if c.dataset == "cifar10_jpeg"]
+    assert len(t1) >= 3 and all(c.epochs == 10 for c in t1)
+    assert {(j.spec["distill"]["epochs"], j.spec["distill"]["steps_per_epoch"]) for c in t1 for j in c.jobs} == {(10, 780)}
+    one = next(c for c in t1 if c.setting.startswith("1 image")).jobs[0]
+    animals = next(c for c in experiments.cells("table3", p) if c.setting == "animals").jobs[0]
+    assert animals.spec["distill"]["epochs"] == 5 and animals.id != one.id  # Table 3 keeps the distill block
+    assert {**one.spec["distill"], "epochs": 5} == animals.spec["distill"]
+    for bad, said in (({"epochs": 0}, "distill.epochs = 0: expected an integer >= 1"),
+                      ({"epoch": 10}, "distill.epoch: unknown key")):
+        with pytest.raises(config.ParamsError, match=f"table1.distill = .*{said}"):
+            _params(repo, "laptop", **{"table1.distill": bad})

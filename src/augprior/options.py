@@ -287,6 +287,20 @@ class DistillOptions(Options):
         return self
 
 
+def _distill_overrides(v: dict[str, Any]) -> dict[str, Any]:
+    from .config import deep_merge
+
+    try:
+        validate(DistillOptions, deep_merge(DistillOptions().model_dump(), v), "distill")
+    except OptionsError as err:
+        raise ValueError(str(err)) from None
+    return v
+
+
+# a table's overrides of the distill block: valid once merged over its defaults (unknown keys, bad values: errors)
+DistillOverrides = Annotated[dict[str, Any], AfterValidator(_distill_overrides)]
+
+
 class CompressParams(Options):
     """Compression by self-distillation (augprior.compress; Tables 13, 14): a clone of the teacher is pruned or
     quantisation-aware fine-tuned to match the teacher; the loss, temperature and augmentation are distill's."""
