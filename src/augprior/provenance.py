@@ -39,6 +39,11 @@ def git_state(cwd: str | Path | None = None) -> dict[str, Any]:
         return {"commit": None, "dirty": None}
 
 
+# A run records the code it started with: a commit made while it trains (a long run, a worktree merge) must not
+# be credited with its numbers, so the state is read once, when an engine imports this module.
+GIT_AT_START = git_state()
+
+
 def versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {"python": platform.python_version()}
     for name in _PACKAGES:
@@ -64,7 +69,7 @@ def provenance(params: Any, *, scale: str | None, seed: int | None, device: Any 
                started: float | None = None) -> dict[str, Any]:
     """The record every metrics.json carries."""
     prov = {
-        "git": git_state(),
+        "git": GIT_AT_START,
         "params_hash": params_hash(params),
         "params": params,
         "scale": scale,
